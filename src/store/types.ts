@@ -1,0 +1,284 @@
+/**
+ * The store: Flowgate's only persistent state, behind one interface with two implementations of
+ * identical behaviour (embedded SQLite, the default, and PostgreSQL). Times are epoch milliseconds.
+ *
+ * Every mutating operation also appends a row to the change log (`changes`), in the same
+ * transaction, so that every node sharing the database can learn what changed by polling
+ * `changesSince` (and, on PostgreSQL, by LISTEN/NOTIFY) and refresh only what is affected.
+ */
+
+export type Plan = 'integration-flow' | 'api'
+export type KeyType = 'clientsecret' | 'certificate' | 'certificate_external'
+export type SigningAlgorithm = 'RS256' | 'ES256' | 'EdDSA'
+export type SigningKeyState = 'next' | 'active' | 'retired'
+export type ConnectionType = 'none' | 'basic' | 'oauth2-client-credentials' | 'client-certificate'
+
+export interface Role {
+  readonly name: string
+  readonly description: string | null
+  readonly builtIn: boolean
+  readonly createdAt: number
+}
+
+/** SAP's instance parameters, normalised (the JSON keys are `roles`, `grant-types`, `token-validity`). */
+export interface InstanceParameters {
+  readonly roles: readonly string[]
+  readonly grantTypes: readonly 'client_credentials'[]
+  /** Access-token lifetime in seconds. */
+  readonly tokenValidity: number
+}
+
+export interface Instance {
+  readonly id: string
+  readonly name: string
+  readonly plan: Plan
+  readonly parameters: InstanceParameters
+  readonly createdAt: number
+  readonly updatedAt: number
+}
+
+export interface ServiceKey {
+  readonly id: string
+  readonly instanceId: string
+  /** Unique within its instance. */
+  readonly name: string
+  /** Globally unique, e.g. `sb-<instance-uuid>!b<N>|it-rt-<gateway>!b1`. */
+  readonly clientId: string
+  readonly keyType: KeyType
+  /** HMAC-SHA-256 (server-side pepper) of the current secret, hex; null for certificate keys. */
+  readonly secretHash: string | null
+  /** First characters of the secret, not enough to guess it, to tell keys apart in listings. */
+  readonly secretPrefix: string | null
+  /** During rotation: the previous secret's hash, valid until `previousSecretValidUntil`. */
+  readonly previousSecretHash: string | null
+  readonly previousSecretPrefix: string | null
+  readonly previousSecretValidUntil: number | null
+  /** Certificate keys: PEM of the client certificate, and its SHA-256 fingerprint (hex, lower case). */
+  readonly certificatePem: string | null
+  readonly certificateFingerprint: string | null
+  /** null: never expires. */
+  readonly expiresAt: number | null
+  readonly createdAt: number
+  readonly updatedAt: number
+}
+
+export interface SigningKey {
+  readonly kid: string
+  readonly alg: SigningAlgorithm
+  readonly state: SigningKeyState
+  /** Public JWK (with kid, alg, use). */
+  readonly publicJwk: Readonly<Record<string, unknown>>
+  /** Private key, PKCS#8 PEM encrypted with the master key (see src/secrets). */
+  readonly privateKeyEncrypted: string
+  readonly createdAt: number
+  readonly activatedAt: number | null
+  readonly retiredAt: number | null
+  /** Retired keys stay published until this time (the last token they signed has expired). */
+  readonly publishUntil: number | null
+}
+
+export interface RevokedToken {
+  readonly jti: string
+  readonly clientId: string
+  /** The token's own `exp` (ms): after it the entry can be pruned. */
+  readonly expiresAt: number
+  readonly revokedAt: number
+}
+
+export interface Flow {
+  readonly id: string
+  /** Normalised: leading `/`, lower case, no trailing `/` (except a trailing `/*` wildcard). */
+  readonly address: string
+  readonly upstream: string
+  readonly role: string
+  /** Upper-case HTTP methods. */
+  readonly methods: readonly string[]
+  readonly csrf: boolean
+  readonly maxBodyBytes: number
+  readonly timeoutMs: number
+  /** Name of the upstream connection; null means `none`. */
+  readonly connection: string | null
+  readonly createdAt: number
+  readonly updatedAt: number
+}
+
+export interface UpstreamConnection {
+  readonly name: string
+  readonly type: ConnectionType
+  /** Non-secret settings (user name, token URL, client id, CA PEM, ...). */
+  readonly settings: Readonly<Record<string, unknown>>
+  /** Secret settings (password, client secret, private key), encrypted with the master key. */
+  readonly secretEncrypted: string | null
+  readonly createdAt: number
+  readonly updatedAt: number
+}
+
+export interface AccessRecord {
+  readonly time: number
+  readonly correlationId: string
+  readonly clientId: string | null
+  readonly instanceId: string | null
+  readonly flow: string | null
+  readonly method: string
+  /** Path without query values. */
+  readonly path: string
+  readonly status: number
+  readonly upstreamStatus: number | null
+  readonly bytesIn: number
+  readonly bytesOut: number
+  readonly durationMs: number
+  readonly upstreamDurationMs: number | null
+  /** Error code of a rejection (an ErrorCode), null when forwarded normally. */
+  readonly reason: string | null
+  readonly sourceAddress: string | null
+}
+
+export interface AuditEventInput {
+  /** Client id of an admin, `system`, `cli`, or the client id a security event is about. */
+  readonly actor: string
+  readonly sourceAddress: string | null
+  /** Dotted verb, e.g. `instance.create`, `key.delete`, `token.revoke`, `token.failures`. */
+  readonly action: string
+  /** What was acted on, e.g. `instance:<name>`, `key:<instance>/<key>`. */
+  readonly target: string
+  /** Before/after values with every secret removed. */
+  readonly before?: unknown
+  readonly after?: unknown
+}
+
+export interface AuditEvent extends AuditEventInput {
+  readonly seq: number
+  readonly time: number
+  /** Hex SHA-256 of the previous event (64 zeros for the first). */
+  readonly prevHash: string
+  /** Hex SHA-256 over prevHash and the canonical encoding of this event. */
+  readonly hash: string
+}
+
+export type ChangeKind =
+  | 'role'
+  | 'instance'
+  | 'service-key'
+  | 'signing-key'
+  | 'revoked-token'
+  | 'flow'
+  | 'connection'
+
+export interface Change {
+  readonly seq: number
+  readonly kind: ChangeKind
+  /** The changed entity's id (name for roles and connections, kid for signing keys, jti for tokens). */
+  readonly entityId: string
+  readonly time: number
+}
+
+export interface Page<T> {
+  readonly items: readonly T[]
+  /** Opaque cursor for the next page, null on the last page. */
+  readonly next: string | null
+}
+
+export interface AccessRecordQuery {
+  readonly from?: number
+  readonly to?: number
+  readonly clientId?: string
+  readonly flow?: string
+  readonly status?: number
+  readonly limit?: number
+  readonly cursor?: string | null
+}
+
+export interface AuditQuery {
+  readonly from?: number
+  readonly to?: number
+  readonly actor?: string
+  readonly action?: string
+  /** Events with seq greater than this. */
+  readonly afterSeq?: number
+  readonly limit?: number
+  readonly cursor?: string | null
+}
+
+/** Operations available both on the store and inside a transaction. */
+export interface StoreOperations {
+  listRoles(): Promise<Role[]>
+  getRole(name: string): Promise<Role | undefined>
+  createRole(role: Role): Promise<void>
+  /** Throws ERR_ROLE_IN_USE when an instance or flow still names it. Returns false when absent. */
+  deleteRole(name: string): Promise<boolean>
+
+  listInstances(): Promise<Instance[]>
+  getInstance(id: string): Promise<Instance | undefined>
+  getInstanceByName(name: string): Promise<Instance | undefined>
+  /** Throws ERR_ALREADY_EXISTS on a duplicate name. */
+  createInstance(instance: Instance): Promise<void>
+  updateInstance(instance: Instance): Promise<void>
+  /** Deletes the instance and its service keys. Returns false when absent. */
+  deleteInstance(id: string): Promise<boolean>
+
+  listServiceKeys(instanceId?: string): Promise<ServiceKey[]>
+  getServiceKey(id: string): Promise<ServiceKey | undefined>
+  getServiceKeyByName(instanceId: string, name: string): Promise<ServiceKey | undefined>
+  getServiceKeyByClientId(clientId: string): Promise<ServiceKey | undefined>
+  /** Throws ERR_ALREADY_EXISTS on a duplicate (instance, name) or client id. */
+  createServiceKey(key: ServiceKey): Promise<void>
+  updateServiceKey(key: ServiceKey): Promise<void>
+  deleteServiceKey(id: string): Promise<boolean>
+  /** The next number for `!b<N>` in client ids (monotonic, never reused). */
+  nextKeyNumber(): Promise<number>
+
+  listSigningKeys(): Promise<SigningKey[]>
+  insertSigningKey(key: SigningKey): Promise<void>
+  updateSigningKey(key: SigningKey): Promise<void>
+  deleteSigningKey(kid: string): Promise<boolean>
+
+  /** Idempotent: revoking an already revoked jti changes nothing. */
+  revokeToken(token: RevokedToken): Promise<void>
+  /** Revoked tokens whose expiry is later than `now`. */
+  listRevokedTokens(now: number): Promise<RevokedToken[]>
+  getRevokedToken(jti: string): Promise<RevokedToken | undefined>
+  pruneRevokedTokens(before: number): Promise<number>
+
+  listFlows(): Promise<Flow[]>
+  getFlow(id: string): Promise<Flow | undefined>
+  getFlowByAddress(address: string): Promise<Flow | undefined>
+  createFlow(flow: Flow): Promise<void>
+  updateFlow(flow: Flow): Promise<void>
+  deleteFlow(id: string): Promise<boolean>
+
+  listConnections(): Promise<UpstreamConnection[]>
+  getConnection(name: string): Promise<UpstreamConnection | undefined>
+  createConnection(connection: UpstreamConnection): Promise<void>
+  updateConnection(connection: UpstreamConnection): Promise<void>
+  /** Throws ERR_CONFLICT when a flow still uses it. */
+  deleteConnection(name: string): Promise<boolean>
+
+  /** Appends to the hash chain; serialised so that sequence numbers and links never fork. */
+  appendAudit(event: AuditEventInput, time: number): Promise<AuditEvent>
+  listAuditEvents(query: AuditQuery): Promise<Page<AuditEvent>>
+  /** The whole chain in sequence order, in batches, for verification and export. */
+  iterateAuditEvents(batchSize?: number): AsyncIterable<AuditEvent>
+}
+
+export interface Store extends StoreOperations {
+  readonly dialect: 'sqlite' | 'postgres'
+  /** Applies pending migrations under a lock (advisory lock on PostgreSQL). Idempotent. */
+  migrate(): Promise<void>
+  /** True when every known migration is applied. */
+  isMigrated(): Promise<boolean>
+  /** Fails with ERR_STORE_UNAVAILABLE when the database cannot be reached. */
+  ping(): Promise<void>
+  /** All writes inside `fn`, and their change-log rows, commit together or not at all. */
+  transaction<T>(fn: (tx: StoreOperations) => Promise<T>): Promise<T>
+
+  /** Highest change sequence number (0 when none). */
+  latestChange(): Promise<number>
+  changesSince(seq: number, limit?: number): Promise<Change[]>
+
+  /** Access records are not part of the change log and are written in batches. */
+  insertAccessRecords(records: readonly AccessRecord[]): Promise<void>
+  queryAccessRecords(query: AccessRecordQuery): Promise<Page<AccessRecord>>
+  deleteAccessRecordsBefore(time: number): Promise<number>
+
+  close(): Promise<void>
+}
