@@ -54,7 +54,9 @@ function extensionsFor(options: IssueOptions): x509.Extension[] {
   if (options.altNames && options.altNames.length > 0) {
     extensions.push(
       new x509.SubjectAlternativeNameExtension(
-        options.altNames.map((name) => (isIP(name) ? { type: 'ip', value: name } : { type: 'dns', value: name })),
+        options.altNames.map((name) =>
+          isIP(name) ? { type: 'ip', value: name } : { type: 'dns', value: name },
+        ),
       ),
     )
   }
@@ -68,7 +70,10 @@ function validity(days: number): { notBefore: Date; notAfter: Date } {
 
 /** A self-signed certificate (a server certificate for `localhost` by default, or a CA). */
 export async function generateSelfSigned(options: IssueOptions): Promise<CertificateAndKey> {
-  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair
+  const keys = (await webcrypto.subtle.generateKey(algorithm, true, [
+    'sign',
+    'verify',
+  ])) as webcrypto.CryptoKeyPair
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
     name: `CN=${options.commonName}`,
@@ -93,7 +98,10 @@ export async function issueCertificate(
     false,
     ['sign'],
   )
-  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair
+  const keys = (await webcrypto.subtle.generateKey(algorithm, true, [
+    'sign',
+    'verify',
+  ])) as webcrypto.CryptoKeyPair
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
     subject: `CN=${options.commonName}`,
