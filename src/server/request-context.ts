@@ -12,7 +12,9 @@ function plainAddress(address: string | undefined): string {
  * Builds the RequestContext of each request. Options are read once here: the trusted-proxy set is
  * a Set lookup per request.
  */
-export function createContextFactory(trustedProxies: readonly string[]): (req: IncomingMessage) => RequestContext {
+export function createContextFactory(
+  trustedProxies: readonly string[],
+): (req: IncomingMessage) => RequestContext {
   const trusted = new Set(trustedProxies.map(plainAddress))
   return (req) => {
     const peerAddress = plainAddress(req.socket.remoteAddress)

@@ -4,7 +4,11 @@ import { sendError } from '../lib/http-error.ts'
 import type { Logger } from '../lib/logger.ts'
 import type { RequestContext } from '../lib/request-context.ts'
 
-export type RouteHandler = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => void | Promise<void>
+export type RouteHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: RequestContext,
+) => void | Promise<void>
 
 export interface RuntimeHandlerOptions {
   /** Exact paths of the token service (`/oauth/token`, `/token_keys`, …). */
@@ -28,7 +32,9 @@ function isFlowPath(url: string): boolean {
  * The runtime listener's dispatcher: the token service's exact paths and the flow proxy, nothing
  * else. The admin API lives on its own listener and is not reachable from here by construction.
  */
-export function createRuntimeHandler(options: RuntimeHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+export function createRuntimeHandler(
+  options: RuntimeHandlerOptions,
+): (req: IncomingMessage, res: ServerResponse) => void {
   const { routes, proxy, context, hsts, logger } = options
   const notFound = new FlowgateError('ERR_NOT_FOUND')
 
