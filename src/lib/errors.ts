@@ -22,6 +22,7 @@ export const errorRegistry = {
   // generic request errors
   ERR_BAD_REQUEST: { status: 400, description: 'bad request' },
   ERR_VALIDATION: { status: 400, description: 'request validation failed' },
+  ERR_UNKNOWN_FIELD: { status: 400, description: 'unknown field' },
   ERR_NOT_FOUND: { status: 404, description: 'not found' },
   ERR_METHOD_NOT_ALLOWED: { status: 405, description: 'method not allowed' },
   ERR_CONFLICT: { status: 409, description: 'conflict' },
@@ -32,6 +33,7 @@ export const errorRegistry = {
   ERR_UNAVAILABLE: { status: 503, description: 'service unavailable' },
   // domain validation (admin operations, CLI, declarative configuration)
   ERR_UNKNOWN_ROLE: { status: 400, description: 'unknown role' },
+  ERR_UNKNOWN_CONNECTION: { status: 400, description: 'unknown upstream connection' },
   ERR_INVALID_PARAMETERS: { status: 400, description: 'invalid parameters' },
   ERR_UNSUPPORTED_GRANT_TYPE_PARAMETER: {
     status: 400,
@@ -39,6 +41,11 @@ export const errorRegistry = {
   },
   ERR_ROLE_IN_USE: { status: 409, description: 'role is in use' },
   ERR_ALREADY_EXISTS: { status: 409, description: 'already exists' },
+  ERR_INVALID_ROLE_NAME: { status: 400, description: 'invalid role name' },
+  ERR_ROLE_BUILT_IN: { status: 409, description: 'built-in roles cannot be changed or deleted' },
+  ERR_ROLE_NOT_ALLOWED_FOR_PLAN: { status: 400, description: 'role not allowed for this plan' },
+  ERR_INVALID_TOKEN_VALIDITY: { status: 400, description: 'invalid token-validity' },
+  ERR_KEY_TYPE_NOT_SUPPORTED: { status: 400, description: 'key type not supported yet' },
   // OAuth 2.0 token endpoint (RFC 6749 §5.2)
   ERR_OAUTH_INVALID_REQUEST: { status: 400, oauth: 'invalid_request', description: 'invalid request' },
   ERR_OAUTH_INVALID_CLIENT: {
@@ -82,6 +89,8 @@ export const errorRegistry = {
   ERR_CSRF_REQUIRED: { status: 403, description: 'CSRF token validation failed' },
   ERR_PATH_REJECTED: { status: 400, description: 'request path rejected' },
   ERR_FLOW_NOT_FOUND: { status: 404, description: 'no flow at this address' },
+  /** Access records only: the client went away before the response was complete (nginx's 499). */
+  ERR_CLIENT_CLOSED_REQUEST: { status: 499, description: 'client closed the request' },
   // upstream
   ERR_UPSTREAM_UNREACHABLE: { status: 502, description: 'upstream unreachable' },
   ERR_UPSTREAM_BAD_RESPONSE: { status: 502, description: 'bad response from upstream' },

@@ -1,0 +1,46 @@
+import { FlowgateError } from '../lib/errors.ts'
+
+/** Service-key parameters as SAP users write them: `{"key-type": "clientsecret", "validity": 365}`. */
+export interface KeyParameters {
+  readonly keyType: 'clientsecret'
+  /** Days until the key expires; null: never. */
+  readonly validityDays: number | null
+}
+
+export const maxKeyValidityDays = 3650
+const knownKeys = new Set(['key-type', 'validity'])
+
+function invalid(description: string): FlowgateError {
+  return new FlowgateError('ERR_INVALID_PARAMETERS', { description: `invalid parameters: ${description}` })
+}
+
+export function parseKeyParameters(raw: unknown): KeyParameters {
+  const input = raw === undefined || raw === null ? {} : raw
+  if (typeof input !== 'object' || Array.isArray(input)) throw invalid('parameters must be a JSON object')
+  const record = input as Record<string, unknown>
+  for (const key of Object.keys(record)) {
+    if (!knownKeys.has(key)) {
+      throw invalid(`unknown key "${key.slice(0, 64)}" (allowed: "key-type", "validity")`)
+    }
+  }
+  const keyType = record['key-type'] ?? 'clientsecret'
+  if (keyType === 'certificate' || keyType === 'certificate_external') {
+    throw new FlowgateError('ERR_KEY_TYPE_NOT_SUPPORTED', {
+      description: `key type "${keyType}" is not supported yet; use "clientsecret"`,
+    })
+  }
+  if (keyType !== 'clientsecret') {
+    throw invalid('"key-type" must be "clientsecret", "certificate" or "certificate_external"')
+  }
+  const validity = record.validity
+  if (validity === undefined) return { keyType, validityDays: null }
+  if (
+    typeof validity !== 'number' ||
+    !Number.isInteger(validity) ||
+    validity < 1 ||
+    validity > maxKeyValidityDays
+  ) {
+    throw invalid(`"validity" must be a whole number of days between 1 and ${maxKeyValidityDays}`)
+  }
+  return { keyType, validityDays: validity }
+}

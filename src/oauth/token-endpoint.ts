@@ -1,0 +1,102 @@
+import type { FlowgateConfig } from '../config/schema.ts'
+import type { IdentityIndex } from '../identity/identity-index.ts'
+import { roleOfScope, xsappnameOf } from '../identity/names.ts'
+import type { TokenIssuer } from '../identity/token-issuer.ts'
+import { FlowgateError } from '../lib/errors.ts'
+import { sendError, toFlowgateError } from '../lib/http-error.ts'
+import type { Logger } from '../lib/logger.ts'
+import type { Instance } from '../store/types.ts'
+import type { ClientAuthenticator } from './client-authenticator.ts'
+import { type ClientCredentials, clientCredentials } from './client-credentials.ts'
+import type { FailureAudit } from './failure-audit.ts'
+import { readParameters } from './form-body.ts'
+import { checkMethod, noStore, sendJson } from './oauth-response.ts'
+import type { OAuthRoute } from './route.ts'
+
+export interface TokenEndpointOptions {
+  readonly config: Pick<FlowgateConfig, 'gatewayName'>
+  readonly index: IdentityIndex
+  readonly issuer: TokenIssuer
+  readonly clients: ClientAuthenticator
+  readonly failures: FailureAudit
+  readonly logger: Logger
+}
+
+/** The roles a token carries: all of the instance's, or the requested subset (`<xsappname>.<Role>` values). */
+export function grantedRoles(scope: string | undefined, instance: Instance, xsappname: string): string[] {
+  const held = instance.parameters.roles
+  if (scope === undefined) return [...held]
+  const requested = scope.split(' ').filter((value) => value !== '')
+  if (requested.length === 0) throw new FlowgateError('ERR_OAUTH_INVALID_SCOPE', { detail: 'empty scope' })
+  const roles = new Set<string>()
+  for (const value of requested) {
+    const role = roleOfScope(xsappname, value)
+    if (role === undefined || !held.includes(role)) {
+      throw new FlowgateError('ERR_OAUTH_INVALID_SCOPE', {
+        detail: 'a requested scope is not held by the instance',
+      })
+    }
+    roles.add(role)
+  }
+  return [...roles]
+}
+
+/** `POST /oauth/token`: the client-credentials grant (RFC 6749 §4.4) in every form SAP clients use. */
+export function createTokenEndpoint(options: TokenEndpointOptions): OAuthRoute {
+  const { index, issuer, clients, failures, logger } = options
+  const xsappname = xsappnameOf(options.config)
+
+  return async (req, res, ctx) => {
+    let credentials: ClientCredentials | undefined
+    try {
+      checkMethod(req, ['POST'])
+      const params = await readParameters(req)
+      credentials = clientCredentials(req.headers.authorization, params)
+      const grantType = params.get('grant_type')
+      if (grantType === undefined || grantType === '') {
+        throw new FlowgateError('ERR_OAUTH_INVALID_REQUEST', { description: 'grant_type is missing' })
+      }
+      if (grantType !== 'client_credentials') {
+        throw new FlowgateError('ERR_OAUTH_UNSUPPORTED_GRANT_TYPE', {
+          detail: `grant_type ${grantType.slice(0, 40)}`,
+        })
+      }
+      const { key, instance } = await clients.authenticate(credentials, ctx.clientAddress)
+      if (!instance.parameters.grantTypes.includes('client_credentials')) {
+        throw new FlowgateError('ERR_OAUTH_UNAUTHORIZED_CLIENT', {
+          detail: 'the instance does not allow client_credentials',
+        })
+      }
+      const roles = grantedRoles(params.get('scope'), instance, xsappname)
+      const token = await issuer.issue({ key, instance, roles })
+      const body = JSON.stringify({
+        access_token: token.accessToken,
+        token_type: 'bearer',
+        // SAP answers one second less than the lifetime, so a client refreshes just before exp.
+        expires_in: token.exp - token.iat - 1,
+        scope: token.scope.join(' '),
+        jti: token.jti,
+      })
+      sendJson(res, 200, body, noStore, ctx.correlationId)
+      logger.info(
+        { correlationId: ctx.correlationId, clientId: key.clientId, jti: token.jti },
+        'token issued',
+      )
+    } catch (error) {
+      const failure = toFlowgateError(error)
+      if (failure.code !== 'ERR_METHOD_NOT_ALLOWED') {
+        const clientId =
+          credentials !== undefined && index.client(credentials.clientId) !== undefined
+            ? credentials.clientId
+            : undefined
+        failures.record({ clientId, address: ctx.clientAddress, reason: failure.code })
+        const level = failure.status >= 500 ? 'error' : 'info'
+        logger[level](
+          { correlationId: ctx.correlationId, clientId, address: ctx.clientAddress, err: failure },
+          'token request refused',
+        )
+      }
+      sendError(res, failure, { correlationId: ctx.correlationId, headers: { pragma: 'no-cache' } })
+    }
+  }
+}

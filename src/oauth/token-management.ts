@@ -1,0 +1,126 @@
+import type { FlowgateConfig } from '../config/schema.ts'
+import type { ClientEntry, IdentityIndex } from '../identity/identity-index.ts'
+import type { IdentityService } from '../identity/identity-service.ts'
+import { scopeOf, xsappnameOf } from '../identity/names.ts'
+import type { FlowgateTokenAuthenticator, VerifiedToken } from '../identity/token-authenticator.ts'
+import { FlowgateError, isFlowgateError } from '../lib/errors.ts'
+import { sendError, toFlowgateError } from '../lib/http-error.ts'
+import type { Logger } from '../lib/logger.ts'
+import { shortHash } from '../lib/logger.ts'
+import type { RequestContext } from '../lib/request-context.ts'
+import type { ClientAuthenticator } from './client-authenticator.ts'
+import { type ClientCredentials, clientCredentials } from './client-credentials.ts'
+import type { FailureAudit } from './failure-audit.ts'
+import { readParameters } from './form-body.ts'
+import { checkMethod, noStore, sendJson } from './oauth-response.ts'
+import type { OAuthRoute } from './route.ts'
+
+export interface TokenManagementOptions {
+  readonly config: Pick<FlowgateConfig, 'gatewayName'>
+  readonly index: IdentityIndex
+  readonly authenticator: FlowgateTokenAuthenticator
+  readonly identity: Pick<IdentityService, 'revokeToken'>
+  readonly clients: ClientAuthenticator
+  readonly failures: FailureAudit
+  readonly logger: Logger
+}
+
+export interface TokenManagementRoutes {
+  /** `POST /oauth/introspect` (RFC 7662). */
+  readonly introspect: OAuthRoute
+  /** `POST /oauth/revoke` (RFC 7009). */
+  readonly revoke: OAuthRoute
+}
+
+const tokenErrors = new Set(['ERR_TOKEN_INVALID', 'ERR_TOKEN_EXPIRED', 'ERR_TOKEN_REVOKED'])
+
+/**
+ * Introspection and revocation: the caller authenticates like at the token endpoint and only ever
+ * learns about, or revokes, its own tokens. Anything else is indistinguishable from an unknown token.
+ */
+export function createTokenManagement(options: TokenManagementOptions): TokenManagementRoutes {
+  const { index, authenticator, identity, clients, failures, logger } = options
+  const xsappname = xsappnameOf(options.config)
+
+  /** The caller's own, currently valid token; undefined for anything else. */
+  async function ownToken(token: string, caller: ClientEntry): Promise<VerifiedToken | undefined> {
+    try {
+      const verified = await authenticator.verify(token)
+      return verified.claims.clientId === caller.key.clientId ? verified : undefined
+    } catch (error) {
+      if (isFlowgateError(error) && tokenErrors.has(error.code)) return undefined
+      throw error
+    }
+  }
+
+  function handle(
+    name: 'introspection' | 'revocation',
+    respond: (token: string, caller: ClientEntry, ctx: RequestContext) => Promise<string>,
+  ): OAuthRoute {
+    return async (req, res, ctx) => {
+      let credentials: ClientCredentials | undefined
+      try {
+        checkMethod(req, ['POST'])
+        const params = await readParameters(req)
+        credentials = clientCredentials(req.headers.authorization, params)
+        const token = params.get('token')
+        if (token === undefined || token === '') {
+          throw new FlowgateError('ERR_OAUTH_INVALID_REQUEST', { description: 'token is missing' })
+        }
+        const caller = await clients.authenticate(credentials, ctx.clientAddress)
+        const body = await respond(token, caller, ctx)
+        sendJson(res, 200, body, noStore, ctx.correlationId)
+      } catch (error) {
+        const failure = toFlowgateError(error)
+        if (failure.code !== 'ERR_METHOD_NOT_ALLOWED') {
+          const clientId =
+            credentials !== undefined && index.client(credentials.clientId) !== undefined
+              ? credentials.clientId
+              : undefined
+          failures.record({ clientId, address: ctx.clientAddress, reason: failure.code })
+          logger[failure.status >= 500 ? 'error' : 'info'](
+            { correlationId: ctx.correlationId, clientId, address: ctx.clientAddress, err: failure },
+            `${name} request refused`,
+          )
+        }
+        sendError(res, failure, { correlationId: ctx.correlationId, headers: { pragma: 'no-cache' } })
+      }
+    }
+  }
+
+  return {
+    introspect: handle('introspection', async (token, caller) => {
+      const verified = await ownToken(token, caller)
+      if (verified === undefined) return '{"active":false}'
+      const { claims, principal } = verified
+      return JSON.stringify({
+        active: true,
+        scope: [...principal.roles].map((role) => scopeOf(xsappname, role)).join(' '),
+        client_id: claims.clientId,
+        sub: claims.sub,
+        aud: claims.aud,
+        iss: claims.iss,
+        exp: claims.exp,
+        iat: claims.iat,
+        jti: claims.jti,
+        token_type: 'Bearer',
+      })
+    }),
+    revoke: handle('revocation', async (token, caller, ctx) => {
+      const verified = await ownToken(token, caller)
+      if (verified !== undefined) {
+        const { jti, clientId, exp } = verified.claims
+        await identity.revokeToken(
+          { jti, clientId, exp },
+          { actor: clientId, sourceAddress: ctx.clientAddress },
+        )
+        logger.info(
+          { correlationId: ctx.correlationId, clientId, jti, tokenHash: shortHash(token) },
+          'token revoked',
+        )
+      }
+      // RFC 7009 §2.2: 200 whether or not there was anything to revoke.
+      return '{}'
+    }),
+  }
+}
