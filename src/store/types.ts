@@ -4,7 +4,9 @@
  *
  * Every mutating operation also appends a row to the change log (`changes`), in the same
  * transaction, so that every node sharing the database can learn what changed by polling
- * `changesSince` (and, on PostgreSQL, by LISTEN/NOTIFY) and refresh only what is affected.
+ * `changesSince` (see src/store/change-feed.ts) and refresh only what is affected. Change sequence
+ * numbers become visible in commit order: writers are serialised by a write lock (SQLite's
+ * `BEGIN IMMEDIATE`, a transaction-level advisory lock on PostgreSQL), so a poller never skips one.
  */
 
 export type Plan = 'integration-flow' | 'api'
@@ -178,6 +180,7 @@ export interface Page<T> {
   readonly next: string | null
 }
 
+/** Time ranges are half-open: `from` inclusive, `to` exclusive. `limit`: 1..1000, default 100. */
 export interface AccessRecordQuery {
   readonly from?: number
   readonly to?: number
@@ -188,6 +191,7 @@ export interface AccessRecordQuery {
   readonly cursor?: string | null
 }
 
+/** Time ranges are half-open: `from` inclusive, `to` exclusive. `limit`: 1..1000, default 100. */
 export interface AuditQuery {
   readonly from?: number
   readonly to?: number
@@ -204,7 +208,10 @@ export interface StoreOperations {
   listRoles(): Promise<Role[]>
   getRole(name: string): Promise<Role | undefined>
   createRole(role: Role): Promise<void>
-  /** Throws ERR_ROLE_IN_USE when an instance or flow still names it. Returns false when absent. */
+  /**
+   * Throws ERR_ROLE_IN_USE when an instance or flow still names it, ERR_ROLE_BUILT_IN for a built-in
+   * role. Returns false when absent.
+   */
   deleteRole(name: string): Promise<boolean>
 
   listInstances(): Promise<Instance[]>
@@ -212,6 +219,7 @@ export interface StoreOperations {
   getInstanceByName(name: string): Promise<Instance | undefined>
   /** Throws ERR_ALREADY_EXISTS on a duplicate name. */
   createInstance(instance: Instance): Promise<void>
+  /** Throws ERR_NOT_FOUND when absent (every update does), ERR_ALREADY_EXISTS when renamed onto another. */
   updateInstance(instance: Instance): Promise<void>
   /** Deletes the instance and its service keys. Returns false when absent. */
   deleteInstance(id: string): Promise<boolean>
@@ -220,11 +228,14 @@ export interface StoreOperations {
   getServiceKey(id: string): Promise<ServiceKey | undefined>
   getServiceKeyByName(instanceId: string, name: string): Promise<ServiceKey | undefined>
   getServiceKeyByClientId(clientId: string): Promise<ServiceKey | undefined>
-  /** Throws ERR_ALREADY_EXISTS on a duplicate (instance, name) or client id. */
+  /** Throws ERR_ALREADY_EXISTS on a duplicate (instance, name) or client id, ERR_NOT_FOUND without its instance. */
   createServiceKey(key: ServiceKey): Promise<void>
   updateServiceKey(key: ServiceKey): Promise<void>
   deleteServiceKey(id: string): Promise<boolean>
-  /** The next number for `!b<N>` in client ids (monotonic, never reused). */
+  /**
+   * The next number for `!b<N>` in client ids (monotonic; a number is handed out again only when the
+   * transaction that drew it rolled back, so no committed key ever carried it).
+   */
   nextKeyNumber(): Promise<number>
 
   listSigningKeys(): Promise<SigningKey[]>
@@ -237,11 +248,16 @@ export interface StoreOperations {
   /** Revoked tokens whose expiry is later than `now`. */
   listRevokedTokens(now: number): Promise<RevokedToken[]>
   getRevokedToken(jti: string): Promise<RevokedToken | undefined>
+  /** Deletes entries that expired before `before`; records no changes (every node checks `exp` itself). */
   pruneRevokedTokens(before: number): Promise<number>
 
   listFlows(): Promise<Flow[]>
   getFlow(id: string): Promise<Flow | undefined>
   getFlowByAddress(address: string): Promise<Flow | undefined>
+  /**
+   * Throws ERR_ALREADY_EXISTS for a taken address, ERR_UNKNOWN_ROLE / ERR_UNKNOWN_CONNECTION for a
+   * role or connection that does not exist (updateFlow too).
+   */
   createFlow(flow: Flow): Promise<void>
   updateFlow(flow: Flow): Promise<void>
   deleteFlow(id: string): Promise<boolean>
@@ -268,12 +284,19 @@ export interface Store extends StoreOperations {
   isMigrated(): Promise<boolean>
   /** Fails with ERR_STORE_UNAVAILABLE when the database cannot be reached. */
   ping(): Promise<void>
-  /** All writes inside `fn`, and their change-log rows, commit together or not at all. */
+  /**
+   * All writes inside `fn`, and their change-log rows and audit events, commit together or not at
+   * all. Inside `fn`, use only `tx`: calling the store itself fails with ERR_INTERNAL (it would hang
+   * on SQLite's single connection and deadlock on PostgreSQL's write lock).
+   */
   transaction<T>(fn: (tx: StoreOperations) => Promise<T>): Promise<T>
 
   /** Highest change sequence number (0 when none). */
   latestChange(): Promise<number>
+  /** Changes after `seq`, ascending, at most `limit` (default 1000). */
   changesSince(seq: number, limit?: number): Promise<Change[]>
+  /** Removes change-log rows older than `time` (nodes only ever read recent ones). Returns the count. */
+  deleteChangesBefore(time: number): Promise<number>
 
   /** Access records are not part of the change log and are written in batches. */
   insertAccessRecords(records: readonly AccessRecord[]): Promise<void>

@@ -1,0 +1,16 @@
+import type { Migration, MigrationProvider } from 'kysely/migration'
+import { initialSchema } from './0001-initial.ts'
+
+/**
+ * Every schema version, in order. Names sort lexically (Kysely applies them in name order) and are
+ * never renamed once released: the migration table records them.
+ */
+export function migrationProvider(dialect: 'sqlite' | 'postgres'): MigrationProvider {
+  const migrations: Record<string, Migration> = {
+    '0001-initial': initialSchema(dialect),
+  }
+  return { getMigrations: async () => migrations }
+}
+
+export const migrationTable = 'flowgate_migrations'
+export const migrationLockTable = 'flowgate_migration_lock'

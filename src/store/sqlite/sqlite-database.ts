@@ -1,0 +1,136 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import BetterSqlite3 from 'better-sqlite3'
+import {
+  CompiledQuery,
+  type DatabaseConnection,
+  type DialectAdapter,
+  Kysely,
+  SqliteAdapter,
+  type SqliteDatabase,
+  SqliteDialect,
+  SqliteDriver,
+} from 'kysely'
+import { FlowgateError } from '../../lib/errors.ts'
+import type { Database } from '../database.ts'
+import type { StoreDialect, StoreErrorKind } from '../store-dialect.ts'
+
+/**
+ * How long a writer waits for another process's write lock before giving up. better-sqlite3 waits
+ * synchronously, blocking this process's event loop meanwhile: a second process (the CLI, a backup)
+ * should hold write transactions only briefly, and one process should open the file only once.
+ */
+const busyTimeoutMs = 5000
+
+/**
+ * `BEGIN IMMEDIATE` takes the database write lock when the transaction starts. With the default
+ * deferred `BEGIN`, two processes that both read and then write deadlock on the lock upgrade and
+ * one fails at once with SQLITE_BUSY, whatever the busy timeout.
+ */
+class ImmediateTransactionDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'))
+  }
+}
+
+/**
+ * SQLite runs DDL inside transactions. Saying so makes Kysely's Migrator apply migrations in one
+ * `BEGIN IMMEDIATE` transaction, which is the cross-process migration lock (its own SQLite lock is
+ * a no-op), and rolls a failed migration back completely.
+ */
+class TransactionalDdlAdapter extends SqliteAdapter {
+  override get supportsTransactionalDdl(): boolean {
+    return true
+  }
+}
+
+/**
+ * better-sqlite3 12 on Node 24 aborts the process when the garbage collector finalises one of its
+ * Database or Statement objects outside a JavaScript context ("Assertion failed: (env) != nullptr"
+ * in RemoveEnvironmentCleanupHook; reproducible by preparing statements in a loop while allocating).
+ * So no such object may ever become garbage: every statement is prepared once per distinct SQL text
+ * and kept (the store's SQL has a fixed set of shapes, so the cache is bounded, and preparing once
+ * is also faster), and closed databases stay referenced here for the life of the process.
+ */
+const retained: SqliteDatabase[] = []
+
+function statementCache(database: BetterSqlite3.Database): SqliteDatabase {
+  const statements = new Map<string, BetterSqlite3.Statement>()
+  const cached: SqliteDatabase = {
+    prepare(text) {
+      let statement = statements.get(text)
+      if (statement === undefined) {
+        statement = database.prepare(text)
+        statements.set(text, statement)
+      }
+      return statement
+    },
+    close() {
+      if (database.open) database.close()
+    },
+  }
+  retained.push(cached)
+  return cached
+}
+
+class ImmediateTransactionDialect extends SqliteDialect {
+  readonly #database: SqliteDatabase
+  constructor(database: SqliteDatabase) {
+    super({ database })
+    this.#database = database
+  }
+  override createDriver(): SqliteDriver {
+    return new ImmediateTransactionDriver({ database: this.#database })
+  }
+  override createAdapter(): DialectAdapter {
+    return new TransactionalDdlAdapter()
+  }
+}
+
+const unavailableCodes = ['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_CANTOPEN', 'SQLITE_IOERR', 'SQLITE_FULL']
+
+function classifyError(error: unknown): StoreErrorKind | undefined {
+  if (!(error instanceof BetterSqlite3.SqliteError)) return undefined
+  const code = error.code
+  if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') return 'unique'
+  if (code === 'SQLITE_CONSTRAINT_FOREIGNKEY') return 'foreign-key'
+  if (unavailableCodes.some((prefix) => code.startsWith(prefix))) return 'unavailable'
+  return undefined
+}
+
+/** The embedded database: one file in the data directory, one connection, WAL journal. */
+export function openSqliteDatabase(dataDir: string): { db: Kysely<Database>; dialect: StoreDialect } {
+  const file = join(dataDir, 'flowgate.db')
+  let database: BetterSqlite3.Database
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+    database = new BetterSqlite3(file)
+    // exec() rather than pragma(): it creates no Statement object (see statementCache).
+    // WAL lets readers in other processes (CLI, backups) proceed while the gateway writes;
+    // synchronous=NORMAL is durable across application crashes in WAL mode and much faster than FULL.
+    database.exec(
+      `pragma journal_mode = WAL; pragma busy_timeout = ${busyTimeoutMs}; pragma foreign_keys = ON; pragma synchronous = NORMAL;`,
+    )
+  } catch (cause) {
+    throw new FlowgateError('ERR_STORE_UNAVAILABLE', {
+      detail: `cannot open SQLite database ${file}: ${(cause as Error).message}`,
+      cause,
+    })
+  }
+  const cached = statementCache(database)
+  const db = new Kysely<Database>({ dialect: new ImmediateTransactionDialect(cached) })
+  return {
+    db,
+    dialect: {
+      name: 'sqlite',
+      location: file,
+      // BEGIN IMMEDIATE already holds the write lock, and the single connection serialises this process.
+      lockWrites: async () => {},
+      boolean: (value) => (value ? 1 : 0),
+      classifyError,
+      // Kysely closes the file only if a query ever ran; an open handle left to the garbage collector
+      // can crash better-sqlite3's finaliser.
+      close: async () => cached.close(),
+    },
+  }
+}
