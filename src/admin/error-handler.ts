@@ -1,0 +1,99 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { FlowgateError, isFlowgateError } from '../lib/errors.ts'
+import { errorBody } from '../lib/http-error.ts'
+import type { Logger } from '../lib/logger.ts'
+
+interface ValidationIssue {
+  readonly keyword: string
+  readonly instancePath: string
+  readonly params: Record<string, unknown>
+  readonly message?: string
+}
+
+function where(context: string | undefined, instancePath: string): string {
+  const base = context === 'querystring' ? 'query' : (context ?? 'request')
+  return instancePath === '' ? base : `${base}${instancePath.replaceAll('/', '.')}`
+}
+
+/**
+ * Schema failures become ERR_UNKNOWN_FIELD (a field the API does not know: a typo must never be
+ * silently ignored) or ERR_VALIDATION, with a description naming the field — field names and
+ * schema rules only, never a submitted value, so nothing secret can be echoed back.
+ */
+export function validationError(
+  issues: readonly ValidationIssue[],
+  context: string | undefined,
+): FlowgateError {
+  const issue = issues[0]
+  if (issue === undefined) return new FlowgateError('ERR_VALIDATION')
+  const at = where(context, issue.instancePath)
+  if (issue.keyword === 'additionalProperties') {
+    const field = String(issue.params.additionalProperty)
+    return new FlowgateError('ERR_UNKNOWN_FIELD', { description: `unknown field "${field}" in ${at}` })
+  }
+  if (issue.keyword === 'enum') {
+    const allowed = (issue.params.allowedValues as unknown[]).map((value) => JSON.stringify(value)).join(', ')
+    return new FlowgateError('ERR_VALIDATION', { description: `${at} must be one of ${allowed}` })
+  }
+  return new FlowgateError('ERR_VALIDATION', { description: `${at} ${issue.message ?? 'is invalid'}` })
+}
+
+/** Fastify's own failures (body parsing, limits) mapped onto the registry. */
+function fromFastify(error: FastifyError): FlowgateError {
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new FlowgateError('ERR_UNSUPPORTED_MEDIA_TYPE', {
+        description: 'unsupported media type: send application/json',
+      })
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new FlowgateError('ERR_PAYLOAD_TOO_LARGE')
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new FlowgateError('ERR_BAD_REQUEST', { description: 'bad request: empty JSON body' })
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new FlowgateError('ERR_BAD_REQUEST', { description: 'bad request: body is not valid JSON' })
+    default:
+      if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+        return new FlowgateError('ERR_BAD_REQUEST', { detail: error.code })
+      }
+      return new FlowgateError('ERR_INTERNAL', { cause: error })
+  }
+}
+
+export function toAdminError(error: unknown): FlowgateError {
+  if (isFlowgateError(error)) return error
+  const fastifyError = error as FastifyError
+  if (Array.isArray(fastifyError.validation)) {
+    return validationError(fastifyError.validation as ValidationIssue[], fastifyError.validationContext)
+  }
+  if (typeof fastifyError.code === 'string' && fastifyError.code.startsWith('FST_'))
+    return fromFastify(fastifyError)
+  return new FlowgateError('ERR_INTERNAL', { cause: error })
+}
+
+/** Sends a FlowgateError in the shape every Flowgate listener uses (src/lib/http-error.ts). */
+export function sendAdminError(
+  reply: FastifyReply,
+  failure: FlowgateError,
+  correlationId: string,
+  wwwAuthenticate?: string,
+): FastifyReply {
+  reply.code(failure.status).type('application/json').header('cache-control', 'no-store')
+  if (failure.headers !== undefined) reply.headers(failure.headers)
+  if (wwwAuthenticate !== undefined) reply.header('www-authenticate', wwwAuthenticate)
+  return reply.send(errorBody(failure, correlationId))
+}
+
+export function createErrorHandler(logger: Logger) {
+  return (error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
+    const failure = toAdminError(error)
+    if (failure.status >= 500) {
+      logger.error({ err: failure, cause: failure.cause, correlationId: request.id }, 'admin request failed')
+    } else {
+      logger.info(
+        { err: failure, correlationId: request.id, route: request.routeOptions.url },
+        'admin request refused',
+      )
+    }
+    return sendAdminError(reply, failure, request.id)
+  }
+}

@@ -1,0 +1,88 @@
+import type { ServiceKeySummary } from '../identity/identity-service.ts'
+import { toSapInstanceParameters } from '../identity/instance-parameters.ts'
+import type { AccessRecord, AuditEvent, Flow, Instance, Role, SigningKey } from '../store/types.ts'
+
+/** The admin API's representations: times as ISO 8601, never a secret or a hash of one. */
+
+const iso = (time: number): string => new Date(time).toISOString()
+const isoOrNull = (time: number | null): string | null => (time === null ? null : iso(time))
+
+export function roleView(role: Role) {
+  return {
+    name: role.name,
+    description: role.description,
+    builtIn: role.builtIn,
+    createdAt: iso(role.createdAt),
+  }
+}
+
+export function instanceView(instance: Instance) {
+  return {
+    id: instance.id,
+    name: instance.name,
+    plan: instance.plan,
+    parameters: toSapInstanceParameters(instance.parameters),
+    createdAt: iso(instance.createdAt),
+    updatedAt: iso(instance.updatedAt),
+  }
+}
+
+export function serviceKeyView(key: ServiceKeySummary) {
+  return {
+    name: key.name,
+    instance: key.instanceName,
+    clientId: key.clientId,
+    keyType: key.keyType,
+    secretPrefix: key.secretPrefix,
+    rotation:
+      key.rotation === null
+        ? null
+        : {
+            previousSecretPrefix: key.rotation.previousSecretPrefix,
+            validUntil: iso(key.rotation.validUntil),
+          },
+    expiresAt: isoOrNull(key.expiresAt),
+    expired: key.expired,
+    createdAt: iso(key.createdAt),
+  }
+}
+
+export function flowView(flow: Flow) {
+  return {
+    ...flow,
+    methods: [...flow.methods],
+    createdAt: iso(flow.createdAt),
+    updatedAt: iso(flow.updatedAt),
+  }
+}
+
+export function connectionView(connection: {
+  name: string
+  type: string
+  settings: Readonly<Record<string, unknown>>
+  hasSecret: boolean
+  createdAt: number
+  updatedAt: number
+}) {
+  return { ...connection, createdAt: iso(connection.createdAt), updatedAt: iso(connection.updatedAt) }
+}
+
+export function accessRecordView(record: AccessRecord) {
+  return { ...record, time: iso(record.time) }
+}
+
+export function auditEventView(event: AuditEvent) {
+  return { ...event, time: iso(event.time) }
+}
+
+export function signingKeyView(key: SigningKey) {
+  return {
+    kid: key.kid,
+    alg: key.alg,
+    state: key.state,
+    createdAt: iso(key.createdAt),
+    activatedAt: isoOrNull(key.activatedAt),
+    retiredAt: isoOrNull(key.retiredAt),
+    publishUntil: isoOrNull(key.publishUntil),
+  }
+}

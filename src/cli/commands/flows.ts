@@ -1,0 +1,155 @@
+import { usageError } from '../cli-error.ts'
+import type { CommandContext, CommandSpec, OptionSpec } from '../command.ts'
+import { cell } from '../output.ts'
+import { arg, type Listing, printDone, printList, printObject } from './shared.ts'
+
+interface FlowView {
+  readonly id: string
+  readonly address: string
+  readonly upstream: string
+  readonly role: string
+  readonly methods: readonly string[]
+  readonly csrf: boolean
+  readonly maxBodyBytes: number
+  readonly timeoutMs: number
+  readonly connection: string | null
+  readonly createdAt: string
+  readonly updatedAt: string
+}
+
+/** `/orders/*` → `orders%2F*`: the API takes an address without its leading slash as one segment. */
+export function flowPath(address: string): string {
+  return `/admin/v1/flows/${encodeURIComponent(address.replace(/^\/+/, ''))}`
+}
+
+const flowOptions: Readonly<Record<string, OptionSpec>> = {
+  upstream: { type: 'string', value: 'URL', help: 'The iFlow endpoint to forward to (https://…)' },
+  role: { type: 'string', value: 'ROLE', help: 'Role a caller must hold (default ESBMessaging.send)' },
+  methods: { type: 'string', value: 'LIST', help: 'Allowed methods, comma-separated (default POST)' },
+  csrf: {
+    type: 'boolean',
+    help: 'Require an X-CSRF-Token on modifying calls (default; --no-csrf turns it off)',
+  },
+  connection: {
+    type: 'string',
+    value: 'NAME',
+    help: 'Upstream connection that authenticates to CPI',
+  },
+  'no-connection': { type: 'boolean', help: 'update: forward without an upstream connection' },
+  'max-body-bytes': { type: 'string', value: 'N', help: 'Largest request body accepted' },
+  'timeout-ms': { type: 'string', value: 'N', help: 'How long to wait for the upstream' },
+}
+
+function integer(context: CommandContext, option: string): number | undefined {
+  const value = context.string(option)
+  if (value === undefined) return undefined
+  if (!/^\d+$/.test(value)) throw usageError(`--${option} must be a whole number`)
+  return Number(value)
+}
+
+function flowBody(context: CommandContext): Record<string, unknown> {
+  const body: Record<string, unknown> = {}
+  const upstream = context.string('upstream')
+  if (upstream !== undefined) body.upstream = upstream
+  const role = context.string('role')
+  if (role !== undefined) body.role = role
+  const methods = context.string('methods')
+  if (methods !== undefined) {
+    body.methods = methods
+      .split(',')
+      .map((method) => method.trim().toUpperCase())
+      .filter((method) => method !== '')
+  }
+  if (context.options.csrf !== undefined) body.csrf = context.options.csrf === true
+  // With negation allowed, parseArgs reports --no-connection as `connection: false`.
+  const connection = context.options.connection
+  if (typeof connection === 'string') body.connection = connection
+  else if (connection === false || context.flag('no-connection')) body.connection = null
+  const maxBodyBytes = integer(context, 'max-body-bytes')
+  if (maxBodyBytes !== undefined) body.maxBodyBytes = maxBodyBytes
+  const timeoutMs = integer(context, 'timeout-ms')
+  if (timeoutMs !== undefined) body.timeoutMs = timeoutMs
+  return body
+}
+
+export const flowCommands: readonly CommandSpec[] = [
+  {
+    name: 'flow create',
+    summary: 'Expose a flow: <runtime url>/http<address> forwards to --upstream',
+    synopsis: '<address> --upstream <url>',
+    args: { min: 1, max: 1 },
+    kind: 'admin',
+    json: true,
+    options: flowOptions,
+    async run(context) {
+      const body = flowBody(context)
+      if (body.upstream === undefined) throw usageError('flow create needs --upstream URL')
+      if (body.connection === null) delete body.connection
+      const flow = await (await context.admin()).post<FlowView>('/admin/v1/flows', {
+        address: arg(context, 0),
+        ...body,
+      })
+      printDone(context, `Created flow ${flow.address} -> ${flow.upstream} (role ${flow.role}).`, flow)
+      return 0
+    },
+  },
+  {
+    name: 'flow list',
+    summary: 'List flows',
+    kind: 'admin',
+    json: true,
+    async run(context) {
+      const { items } = await (await context.admin()).get<Listing<FlowView>>('/admin/v1/flows')
+      printList(context, items, ['address', 'upstream', 'role', 'methods', 'csrf', 'connection'], (flow) => [
+        flow.address,
+        flow.upstream,
+        flow.role,
+        flow.methods.join(','),
+        flow.csrf ? 'on' : 'off',
+        cell(flow.connection),
+      ])
+      return 0
+    },
+  },
+  {
+    name: 'flow show',
+    summary: 'Show a flow',
+    synopsis: '<address>',
+    args: { min: 1, max: 1 },
+    kind: 'admin',
+    json: true,
+    async run(context) {
+      printObject(context, { ...(await (await context.admin()).get<FlowView>(flowPath(arg(context, 0)))) })
+      return 0
+    },
+  },
+  {
+    name: 'flow update',
+    summary: 'Change some properties of a flow',
+    synopsis: '<address>',
+    args: { min: 1, max: 1 },
+    kind: 'admin',
+    json: true,
+    options: flowOptions,
+    async run(context) {
+      const body = flowBody(context)
+      if (Object.keys(body).length === 0)
+        throw usageError('nothing to change; see flowgate flow update --help')
+      const flow = await (await context.admin()).patch<FlowView>(flowPath(arg(context, 0)), body)
+      printDone(context, `Updated flow ${flow.address}.`, flow)
+      return 0
+    },
+  },
+  {
+    name: 'flow delete',
+    summary: 'Stop exposing a flow',
+    synopsis: '<address>',
+    args: { min: 1, max: 1 },
+    kind: 'admin',
+    async run(context) {
+      await (await context.admin()).delete(flowPath(arg(context, 0)))
+      printDone(context, `Deleted flow ${arg(context, 0)}.`)
+      return 0
+    },
+  },
+]

@@ -1,0 +1,90 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { builtInRoles } from '../../identity/names.ts'
+import { startIdentity } from '../../identity/start-identity.ts'
+import { createLogger } from '../../lib/logger.ts'
+import { loadMasterKey } from '../../secrets/master-key.ts'
+import { resolveTlsMaterial } from '../../server/tls-material.ts'
+import { openStore } from '../../store/open-store.ts'
+import { CliError } from '../cli-error.ts'
+import type { CommandSpec } from '../command.ts'
+import { localConfig } from '../local-store.ts'
+
+const cliActor = { actor: 'cli', sourceAddress: null }
+
+export const initCommand: CommandSpec = {
+  name: 'init',
+  summary: 'Create the data directory, store, signing keys and the first admin instance and key',
+  kind: 'local',
+  options: {
+    config: { type: 'string', value: 'FILE', help: 'Configuration file (default $FLOWGATE_CONFIG)' },
+    'key-file': {
+      type: 'string',
+      value: 'FILE',
+      help: 'Where to write the admin service key (default <dataDir>/admin-key.json, mode 0600)',
+    },
+    instance: { type: 'string', value: 'NAME', help: 'Name of the admin instance (default admin)' },
+  },
+  description:
+    'Works on the store directly (run it before the first flowgate start). The admin service key is printed once and written to --key-file; the CLI finds it there, or through FLOWGATE_ADMIN_KEY.',
+  async run(context) {
+    const { io } = context
+    const config = localConfig(io, context.string('config'))
+    const keyPath = resolve(io.cwd, context.string('key-file') ?? join(config.dataDir, 'admin-key.json'))
+    if (existsSync(keyPath))
+      throw new CliError(`${keyPath} exists already; init writes a new admin key only once`)
+    const instanceName = context.string('instance') ?? 'admin'
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
+    const tls = await resolveTlsMaterial(config)
+    const masterKey = loadMasterKey(config, (path) =>
+      io.stderr.write(
+        `Generated a master key at ${path}: back it up, stored secrets cannot be read without it.\n`,
+      ),
+    )
+    const logger = createLogger('warn', {
+      write: (text: string) => io.stderr.write(text),
+    } as NodeJS.WritableStream)
+    const store = await openStore({ url: config.store.url, dataDir: config.dataDir, poolSize: 2, logger })
+    try {
+      await store.migrate()
+      const identity = await startIdentity({
+        config,
+        store,
+        masterKey,
+        logger,
+        keyRing: { maintenanceIntervalMs: 0 },
+      })
+      try {
+        const admins = (await store.listInstances()).filter((instance) => instance.plan === 'api')
+        if (admins.length > 0) {
+          throw new CliError(
+            `already initialised: admin instance ${admins[0]?.name} exists (create more keys with flowgate key create)`,
+          )
+        }
+        await identity.service.createInstance(instanceName, 'api', { roles: [builtInRoles.admin] }, cliActor)
+        const key = await identity.service.createServiceKey(instanceName, 'admin-key', undefined, cliActor)
+        const text = `${JSON.stringify(key, null, 2)}\n`
+        writeFileSync(keyPath, text, { mode: 0o600, flag: 'wx' })
+        io.stdout.write(text)
+        io.stderr.write(
+          [
+            `Initialised ${config.dataDir} (${store.dialect} store, signing keys, admin instance ${instanceName}).`,
+            `The admin service key above was written to ${keyPath} (mode 0600) and is not shown again.`,
+            tls.selfSigned
+              ? `The gateway's self-signed certificate is ${tls.certPath}; the CLI trusts it from there.`
+              : '',
+            'Next: flowgate start',
+          ]
+            .filter((line) => line !== '')
+            .join('\n')
+            .concat('\n'),
+        )
+      } finally {
+        identity.close()
+      }
+    } finally {
+      await store.close()
+    }
+    return 0
+  },
+}
