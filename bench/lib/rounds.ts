@@ -1,0 +1,91 @@
+import type { LoadGenerator, LoadRequest, LoadResult } from './load-generator.ts'
+import type { ServerProcess } from './server-process.ts'
+import { median } from './stats.ts'
+
+export interface Contender {
+  readonly name: string
+  readonly server: ServerProcess
+  readonly request: LoadRequest
+}
+
+export interface RoundSettings {
+  readonly rounds: number
+  readonly durationSeconds: number
+  readonly warmupSeconds: number
+  readonly connections: number
+}
+
+export interface RoundMeasurement extends LoadResult {
+  /** CPU time (user + system) the server process spent per completed request, in microseconds. */
+  readonly cpuMicrosPerRequest: number
+}
+
+export interface ContenderSummary {
+  readonly requestsPerSecond: number
+  readonly p50Ms: number
+  readonly p99Ms: number
+  readonly cpuMicrosPerRequest: number
+  /** Sum over all rounds. */
+  readonly socketErrors: number
+}
+
+export type RoundsByContender = Readonly<Record<string, readonly RoundMeasurement[]>>
+
+async function measure(
+  generator: LoadGenerator,
+  contender: Contender,
+  settings: RoundSettings,
+  durationSeconds: number,
+): Promise<RoundMeasurement> {
+  const before = await contender.server.cpuMicros()
+  const result = await generator.run(contender.request, {
+    connections: settings.connections,
+    durationSeconds,
+  })
+  const after = await contender.server.cpuMicros()
+  // A fast 401 or 404 would look like throughput: such a round is a broken set-up, not a figure.
+  if (result.non2xx > 0) {
+    throw new Error(
+      `${contender.name}: ${result.non2xx} of ${result.requests} responses were not 2xx/3xx (${contender.request.method} ${contender.request.url})`,
+    )
+  }
+  if (result.requests === 0) throw new Error(`${contender.name}: no request completed`)
+  return { ...result, cpuMicrosPerRequest: (after - before) / result.requests }
+}
+
+/**
+ * Warms every contender up once (JIT, TLS sessions, connection pools; not recorded), then runs
+ * `rounds` rounds, each measuring every contender back to back in the same order: A B C A B C.
+ */
+export async function runInterleaved(
+  generator: LoadGenerator,
+  contenders: readonly Contender[],
+  settings: RoundSettings,
+  log: (line: string) => void,
+): Promise<RoundsByContender> {
+  for (const contender of contenders) {
+    await measure(generator, contender, settings, settings.warmupSeconds)
+  }
+  const byContender: Record<string, RoundMeasurement[]> = {}
+  for (const contender of contenders) byContender[contender.name] = []
+  for (let round = 1; round <= settings.rounds; round++) {
+    const line: string[] = []
+    for (const contender of contenders) {
+      const measurement = await measure(generator, contender, settings, settings.durationSeconds)
+      byContender[contender.name]?.push(measurement)
+      line.push(`${contender.name} ${Math.round(measurement.requestsPerSecond)}/s`)
+    }
+    log(`    round ${round}/${settings.rounds}: ${line.join(', ')}`)
+  }
+  return byContender
+}
+
+export function summarize(rounds: readonly RoundMeasurement[]): ContenderSummary {
+  return {
+    requestsPerSecond: median(rounds.map((r) => r.requestsPerSecond)),
+    p50Ms: median(rounds.map((r) => r.p50Ms)),
+    p99Ms: median(rounds.map((r) => r.p99Ms)),
+    cpuMicrosPerRequest: median(rounds.map((r) => r.cpuMicrosPerRequest)),
+    socketErrors: rounds.reduce((sum, r) => sum + r.socketErrors, 0),
+  }
+}

@@ -1,0 +1,9 @@
+/** The IPC protocol between the runner and a server under test (bench/servers/*). */
+
+export type ToServer = { readonly type: 'cpu'; readonly id: number } | { readonly type: 'close' }
+
+export type FromServer =
+  | { readonly type: 'ready'; readonly url: string; readonly info: Readonly<Record<string, unknown>> }
+  | { readonly type: 'failed'; readonly message: string }
+  /** Cumulative `process.cpuUsage()` of the server process, in microseconds. */
+  | { readonly type: 'cpu'; readonly id: number; readonly user: number; readonly system: number }

@@ -1,0 +1,309 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, platform, release } from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { oauthBasicAuthorization } from './lib/basic-auth.ts'
+import { httpsRequest } from './lib/https-client.ts'
+import { type LoadGenerator, selectLoadGenerator } from './lib/load-generator.ts'
+import { renderMarkdown } from './lib/markdown.ts'
+import type { BenchReport, Comparison, StreamResult } from './lib/results.ts'
+import type { RoundSettings } from './lib/rounds.ts'
+import { type ServerProcess, startServerProcess } from './lib/server-process.ts'
+import { evaluateTargets } from './lib/targets.ts'
+import type { FlowgateUnderTest, ScenarioContext } from './scenarios/context.ts'
+import { compareFlowgateVariants, type ScaleSize } from './scenarios/flowgate-variants.ts'
+import { flowPath, runRuntimeScenario } from './scenarios/runtime.ts'
+import { measureStreamUpload } from './scenarios/stream-upload.ts'
+import { runTokenEndpointScenario } from './scenarios/token-endpoint.ts'
+import { measureVerificationWithJose } from './scenarios/verification.ts'
+
+const usage = `Usage: npm run bench -- [--quick] [--rounds N] [--duration SECONDS] [--only LIST] [--strict]
+
+  --quick         short rounds and smaller scale figures: a smoke run, not a measurement
+  --rounds N      measured rounds per scenario (default 5; --quick 2)
+  --duration S    seconds per round (default 5; --quick 2)
+  --only LIST     comma-separated subset of: runtime,token,scale,cache,stream,verify
+  --strict        exit with status 1 when a target is missed
+  --algorithm A   token signing algorithm for Flowgate, oidc-provider and the limits: RS256 (default),
+                  ES256 or EdDSA
+  --profile NAME  write a CPU profile of server NAME (floor, peer, flowgate, upstream, oidc-provider)
+                  to bench/results/profiles/ (open it in Chrome DevTools; slows that server down)
+Results go to bench/results/ (JSON and Markdown) and the Markdown is printed.`
+
+const scenarios = ['runtime', 'token', 'scale', 'cache', 'stream', 'verify'] as const
+type Scenario = (typeof scenarios)[number]
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    duration: { type: 'string' },
+    only: { type: 'string' },
+    strict: { type: 'boolean', default: false },
+    profile: { type: 'string' },
+    algorithm: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+})
+if (values.help) {
+  console.log(usage)
+  process.exit(0)
+}
+
+function positiveInteger(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback
+  const parsed = Number(value)
+  if (!Number.isSafeInteger(parsed) || parsed < 1) {
+    console.error(`--${name} must be a positive integer\n\n${usage}`)
+    process.exit(2)
+  }
+  return parsed
+}
+
+const quick = values.quick
+const settings: RoundSettings = {
+  rounds: positiveInteger(values.rounds, quick ? 2 : 5, 'rounds'),
+  durationSeconds: positiveInteger(values.duration, quick ? 2 : 5, 'duration'),
+  warmupSeconds: quick ? 1 : 3,
+  connections: 50,
+}
+const selected = new Set<Scenario>(
+  values.only === undefined ? scenarios : (values.only.split(',').map((s) => s.trim()) as Scenario[]),
+)
+for (const name of selected) {
+  if (!scenarios.includes(name)) {
+    console.error(`unknown scenario ${name}\n\n${usage}`)
+    process.exit(2)
+  }
+}
+const smallSize: ScaleSize = { flows: 10, serviceKeys: 10 }
+const largeSize: ScaleSize = quick
+  ? { flows: 1_000, serviceKeys: 10_000 }
+  : { flows: 10_000, serviceKeys: 100_000 }
+const streamBytes = quick ? 2 ** 28 : 2 ** 30
+const algorithms = ['RS256', 'ES256', 'EdDSA'] as const
+const algorithm = (values.algorithm ?? 'RS256') as (typeof algorithms)[number]
+if (!algorithms.includes(algorithm)) {
+  console.error(`--algorithm must be one of ${algorithms.join(', ')}\n\n${usage}`)
+  process.exit(2)
+}
+
+const log = (line: string) => console.log(line)
+const started: ServerProcess[] = []
+const errors: string[] = []
+
+async function attempt<T>(what: string, run: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await run()
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    errors.push(`${what}: ${message}`)
+    log(`  ${what} failed: ${message}`)
+    return undefined
+  }
+}
+
+async function startFlowgate(
+  context: ScenarioContext,
+  upstream: ServerProcess,
+  size: ScaleSize,
+  overrides: Readonly<Record<string, unknown>> = {},
+): Promise<FlowgateUnderTest> {
+  const server = await context.start(
+    'flowgate',
+    'flowgate.ts',
+    { upstream: upstream.url, ...size, overrides: { 'tokens.algorithm': algorithm, ...overrides } },
+    300_000,
+  )
+  const response = await httpsRequest(`${server.info.tokenUrl as string}?grant_type=client_credentials`, {
+    method: 'POST',
+    ca: server.info.ca as string,
+    headers: {
+      authorization: oauthBasicAuthorization(
+        server.info.clientId as string,
+        server.info.clientSecret as string,
+      ),
+    },
+  })
+  const token = response.status === 200 ? (JSON.parse(response.body).access_token as unknown) : undefined
+  if (typeof token !== 'string') throw new Error(`Flowgate's token endpoint answered ${response.status}`)
+  return { server, authorization: `Bearer ${token}` }
+}
+
+async function main(generator: LoadGenerator): Promise<BenchReport> {
+  const startedAt = new Date().toISOString()
+  const startLoad = loadavg()[0] as number
+  const context: ScenarioContext = {
+    generator,
+    settings,
+    log,
+    async start(name, entry, options, readyTimeoutMs) {
+      const cpuProfileDir =
+        values.profile === name ? fileURLToPath(new URL('./results/profiles/', import.meta.url)) : undefined
+      const server = await startServerProcess(name, entry, options, { readyTimeoutMs, cpuProfileDir })
+      started.push(server)
+      return server
+    },
+  }
+  const gatewayPresent = existsSync(new URL('../src/server/gateway.ts', import.meta.url))
+  let flowgateNote = gatewayPresent
+    ? `the real gateway (src/server/gateway.ts) in its own process, ${algorithm} tokens from its own token endpoint`
+    : 'src/server/gateway.ts does not exist yet in this tree; every Flowgate figure is "not measured"'
+
+  log('starting servers')
+  const upstream = await context.start('upstream', 'upstream.ts', {})
+  const floor = await context.start('floor', 'floor.ts', { upstream: upstream.url })
+  const peer = await context.start('peer', 'peer.ts', { upstream: upstream.url })
+  let flowgate: FlowgateUnderTest | undefined
+  if (gatewayPresent) {
+    flowgate = await attempt('starting Flowgate', () => startFlowgate(context, upstream, smallSize))
+    if (flowgate === undefined)
+      flowgateNote = `Flowgate could not be started or did not issue a token (see Errors)`
+  }
+
+  const runtime = selected.has('runtime')
+    ? await attempt('runtime scenario', () => runRuntimeScenario(context, { floor, peer, flowgate }))
+    : undefined
+  const tokenEndpoint = selected.has('token')
+    ? await attempt('token endpoint scenario', () =>
+        runTokenEndpointScenario(context, algorithm, flowgate?.server),
+      )
+    : undefined
+  const scale =
+    selected.has('scale') && flowgate !== undefined
+      ? await attempt('scale scenario', () => scaleScenario(context, upstream, flowgate))
+      : undefined
+  const verifiedTokenCache =
+    selected.has('cache') && flowgate !== undefined
+      ? await attempt('verified-token cache scenario', () => cacheScenario(context, upstream, flowgate))
+      : undefined
+  const stream = selected.has('stream')
+    ? await attempt('streamed POST', () => streamScenario([floor, peer], flowgate))
+    : undefined
+  // In-process micro-benchmarks last, when no server is under load.
+  let verification: BenchReport['verification']
+  if (selected.has('verify')) {
+    log(`  token verification, cold vs cached (${algorithm})`)
+    verification = await attempt('verification micro-benchmark', () => verificationScenario())
+  }
+  return {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+      node: process.version,
+      platform: `${platform()} ${release()}`,
+      loadGenerator: generator.name,
+      loadAverage: { start: startLoad, end: loadavg()[0] as number },
+    },
+    settings: { ...settings, quick },
+    flowgate: { measured: flowgate !== undefined, note: flowgateNote },
+    runtime: runtime ?? {},
+    tokenEndpoint,
+    scale,
+    verifiedTokenCache,
+    stream,
+    verification,
+    errors,
+  }
+}
+
+/** Flowgate's own authenticator when this tree has it; jose alone, marked as such, before that. */
+async function verificationScenario(): Promise<NonNullable<BenchReport['verification']>> {
+  const durationMs = settings.durationSeconds * 1000
+  if (existsSync(new URL('../src/identity/token-authenticator.ts', import.meta.url))) {
+    const { measureFlowgateVerification } = await import('./scenarios/flowgate-verification.ts')
+    return measureFlowgateVerification(algorithm, durationMs)
+  }
+  return measureVerificationWithJose(algorithm, durationMs)
+}
+
+async function scaleScenario(
+  context: ScenarioContext,
+  upstream: ServerProcess,
+  small: FlowgateUnderTest,
+): Promise<NonNullable<BenchReport['scale']>> {
+  log(`  scale: seeding Flowgate with ${largeSize.flows} flows and ${largeSize.serviceKeys} service keys`)
+  const large = await startFlowgate(context, upstream, largeSize)
+  try {
+    log(`  scale: ${smallSize.flows}/${smallSize.serviceKeys} vs ${largeSize.flows}/${largeSize.serviceKeys}`)
+    const comparison = await compareFlowgateVariants(
+      context,
+      { name: 'large', flowgate: large },
+      { name: 'small', flowgate: small },
+    )
+    return { small: smallSize, large: largeSize, comparison }
+  } finally {
+    await large.server.close()
+  }
+}
+
+/** The verified-token cache end to end: the default gateway against one with the cache off. */
+async function cacheScenario(
+  context: ScenarioContext,
+  upstream: ServerProcess,
+  cached: FlowgateUnderTest,
+): Promise<Comparison> {
+  log('  verified-token cache on vs off (runtime GET)')
+  const uncached = await startFlowgate(context, upstream, smallSize, { 'tokens.verifiedCacheSize': 0 })
+  try {
+    return await compareFlowgateVariants(
+      context,
+      { name: 'cache on', flowgate: cached },
+      { name: 'cache off', flowgate: uncached },
+    )
+  } finally {
+    await uncached.server.close()
+  }
+}
+
+async function streamScenario(
+  proxies: readonly ServerProcess[],
+  flowgate: FlowgateUnderTest | undefined,
+): Promise<NonNullable<BenchReport['stream']>> {
+  log(`  streamed POST of ${streamBytes / 2 ** 20} MiB`)
+  const results: Record<string, StreamResult> = {}
+  for (const server of proxies) {
+    results[server.name] = await measureStreamUpload(server, `${server.url}${flowPath}`, {}, streamBytes)
+  }
+  if (flowgate !== undefined) {
+    results.flowgate = await measureStreamUpload(
+      flowgate.server,
+      `${flowgate.server.url}${flowPath}`,
+      { authorization: flowgate.authorization },
+      streamBytes,
+    )
+  }
+  return { bytes: streamBytes, results }
+}
+
+function write(report: BenchReport): void {
+  const targets = evaluateTargets(report)
+  const markdown = renderMarkdown(report, targets)
+  const directory = new URL('./results/', import.meta.url)
+  mkdirSync(directory, { recursive: true })
+  const stamp = report.startedAt.replace(/[:.]/g, '-')
+  const json = `${JSON.stringify({ ...report, targets }, null, 2)}\n`
+  for (const name of [stamp, 'latest']) {
+    writeFileSync(new URL(`${name}.json`, directory), json)
+    writeFileSync(new URL(`${name}.md`, directory), markdown)
+  }
+  log('')
+  log(markdown)
+  log(`written to bench/results/${stamp}.json and .md (and latest.*)`)
+  for (const t of targets) log(`${t.status.padEnd(12)} ${t.what}: ${t.measured} (target ${t.target})`)
+  if (errors.length > 0) process.exitCode = 1
+  else if (values.strict && targets.some((t) => t.status === 'FAIL')) process.exitCode = 1
+}
+
+const generator = selectLoadGenerator(log)
+log(
+  `flowgate bench: ${generator.name}, ${settings.connections} connections, ${settings.rounds} rounds × ${settings.durationSeconds} s` +
+    `${quick ? ' (--quick)' : ''}`,
+)
+try {
+  write(await main(generator))
+} finally {
+  await Promise.all(started.map((server) => server.close().catch(() => undefined)))
+}

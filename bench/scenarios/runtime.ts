@@ -1,0 +1,69 @@
+import type { LoadRequest } from '../lib/load-generator.ts'
+import { type Comparison, compare } from '../lib/results.ts'
+import { type Contender, runInterleaved } from '../lib/rounds.ts'
+import type { ServerProcess } from '../lib/server-process.ts'
+import type { FlowgateUnderTest, ScenarioContext } from './context.ts'
+
+const document = {
+  order: 'PO-4711',
+  partner: 'ACME',
+  lines: Array.from({ length: 9 }, (_, i) => ({
+    item: 10 * (i + 1),
+    sku: `SKU-${1000 + i}`,
+    quantity: i + 1,
+  })),
+  note: '',
+}
+
+/** Exactly 1 KiB of JSON, the size of a small business document. */
+export const postBody = JSON.stringify({
+  ...document,
+  note: 'x'.repeat(1024 - JSON.stringify(document).length),
+})
+
+export const flowPath = '/http/bench'
+
+export function runtimeRequest(
+  baseUrl: string,
+  method: 'GET' | 'POST',
+  authorization: string | undefined,
+): LoadRequest {
+  const headers: Record<string, string> = authorization === undefined ? {} : { authorization }
+  if (method === 'GET') return { url: `${baseUrl}${flowPath}`, method, headers }
+  return {
+    url: `${baseUrl}${flowPath}`,
+    method,
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: postBody,
+  }
+}
+
+/** Floor, peer and Flowgate under GET and under POST with a 1 KiB body, interleaved. */
+export async function runRuntimeScenario(
+  context: ScenarioContext,
+  servers: { floor: ServerProcess; peer: ServerProcess; flowgate: FlowgateUnderTest | undefined },
+): Promise<{ GET: Comparison; POST: Comparison }> {
+  const results: Partial<Record<'GET' | 'POST', Comparison>> = {}
+  for (const method of ['GET', 'POST'] as const) {
+    context.log(`  runtime ${method}`)
+    const contenders: Contender[] = [
+      { name: 'floor', server: servers.floor, request: runtimeRequest(servers.floor.url, method, undefined) },
+      { name: 'peer', server: servers.peer, request: runtimeRequest(servers.peer.url, method, undefined) },
+    ]
+    if (servers.flowgate !== undefined) {
+      const { server, authorization } = servers.flowgate
+      contenders.push({
+        name: 'flowgate',
+        server,
+        request: runtimeRequest(server.url, method, authorization),
+      })
+    }
+    const rounds = await runInterleaved(context.generator, contenders, context.settings, context.log)
+    results[method] = compare(rounds, [
+      ['flowgate', 'floor'],
+      ['flowgate', 'peer'],
+      ['peer', 'floor'],
+    ])
+  }
+  return results as { GET: Comparison; POST: Comparison }
+}

@@ -1,0 +1,321 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { fromAutocannonSummary } from '../../bench/lib/autocannon.ts'
+import { oauthBasicAuthorization } from '../../bench/lib/basic-auth.ts'
+import { renderMarkdown } from '../../bench/lib/markdown.ts'
+import { parseProcStatus } from '../../bench/lib/process-memory.ts'
+import type { BenchReport, Comparison } from '../../bench/lib/results.ts'
+import { compare } from '../../bench/lib/results.ts'
+import type { RoundMeasurement } from '../../bench/lib/rounds.ts'
+import { median, medianDifference, medianRatio, round3 } from '../../bench/lib/stats.ts'
+import { evaluateTargets } from '../../bench/lib/targets.ts'
+import { parseWrkDuration, parseWrkOutput, wrkLuaScript } from '../../bench/lib/wrk.ts'
+import { postBody } from '../../bench/scenarios/runtime.ts'
+
+const wrkOutput = `Running 5s test @ https://127.0.0.1:33215/http/bench
+  1 threads and 50 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency    10.83ms   10.13ms  79.72ms   89.75%
+    Req/Sec     5.18k     3.07k   10.79k    55.00%
+  Latency Distribution
+     50%  812.00us
+     75%   12.01ms
+     90%   21.28ms
+     99%    1.02s
+  10328 requests in 2.01s, 3.86MB read
+  Non-2xx or 3xx responses: 12
+  Socket errors: connect 1, read 2, write 3, timeout 4
+Requests/sec:   5140.04
+Transfer/sec:      1.92MB
+`
+
+describe('wrk output', () => {
+  test('parses requests, rate, p50, p99 and errors with their units', () => {
+    assert.deepEqual(parseWrkOutput(wrkOutput), {
+      requests: 10328,
+      durationSeconds: 2.01,
+      requestsPerSecond: 5140.04,
+      p50Ms: 0.812,
+      p99Ms: 1020,
+      non2xx: 12,
+      socketErrors: 10,
+    })
+  })
+
+  test('a clean run has no error lines: zero errors', () => {
+    const clean = wrkOutput
+      .split('\n')
+      .filter((line) => !line.includes('Non-2xx') && !line.includes('Socket errors'))
+      .join('\n')
+    assert.deepEqual(parseWrkOutput(clean), {
+      requests: 10328,
+      durationSeconds: 2.01,
+      requestsPerSecond: 5140.04,
+      p50Ms: 0.812,
+      p99Ms: 1020,
+      non2xx: 0,
+      socketErrors: 0,
+    })
+  })
+
+  test('output without the latency distribution is rejected, not read as zero', () => {
+    const withoutLatency = wrkOutput.replace(/ {5}(50|99)%.*\n/g, '')
+    assert.throws(() => parseWrkOutput(withoutLatency), /unexpected wrk output \(was --latency given\?\)/)
+  })
+
+  test('durations in every unit wrk prints', () => {
+    assert.deepEqual(
+      ['812.00us', '1.93ms', '2.01s', '1.50m', '1h'].map(parseWrkDuration),
+      [0.812, 1.93, 2010, 90_000, 3_600_000],
+    )
+    assert.throws(() => parseWrkDuration('12'), /not a wrk duration: "12"/)
+  })
+
+  test('the Lua script sets method, headers and an escaped body once', () => {
+    assert.equal(
+      wrkLuaScript({
+        method: 'POST',
+        headers: { authorization: 'Bearer abc', 'content-type': 'application/json' },
+        body: '{"a":"b\\\\c"}\n',
+      }),
+      [
+        'wrk.method = "POST"',
+        'wrk.headers["authorization"] = "Bearer abc"',
+        'wrk.headers["content-type"] = "application/json"',
+        'wrk.body = "{\\"a\\":\\"b\\\\\\\\c\\"}\\n"',
+        '',
+      ].join('\n'),
+    )
+    assert.equal(wrkLuaScript({ method: 'GET', headers: {} }), 'wrk.method = "GET"\n')
+  })
+})
+
+test('autocannon summaries map onto the same result shape', () => {
+  assert.deepEqual(
+    fromAutocannonSummary({
+      duration: 2,
+      non2xx: 1,
+      errors: 2,
+      timeouts: 3,
+      latency: { p50: 4, p99: 9.5 },
+      requests: { total: 5000 },
+    }),
+    {
+      requests: 5000,
+      durationSeconds: 2,
+      requestsPerSecond: 2500,
+      p50Ms: 4,
+      p99Ms: 9.5,
+      non2xx: 1,
+      socketErrors: 5,
+    },
+  )
+})
+
+describe('statistics', () => {
+  test('median of odd and even counts, without reordering the input', () => {
+    const values = [5, 1, 3]
+    assert.equal(median(values), 3)
+    assert.deepEqual(values, [5, 1, 3])
+    assert.equal(median([4, 1, 3, 2]), 2.5)
+    assert.throws(() => median([]), /median of an empty list/)
+  })
+
+  test('ratios and differences pair values of the same round', () => {
+    // Round 2 is slow for both: its ratio is 1, although the ratio of medians would say 0.5.
+    assert.equal(medianRatio([100, 10, 100], [100, 10, 200]), 1)
+    assert.equal(medianDifference([3, 9, 4], [2, 5, 4]), 1)
+    assert.throws(() => medianRatio([1, 2], [1]), /rounds do not pair up: 2 vs 1/)
+  })
+
+  test('round3 keeps three significant digits', () => {
+    assert.deepEqual(
+      [round3(12345.6), round3(1.23456), round3(0.0123456), round3(0)],
+      [12346, 1.23, 0.0123, 0],
+    )
+  })
+})
+
+function rounds(...rates: number[]): RoundMeasurement[] {
+  return rates.map((rate, i) => ({
+    requests: rate * 5,
+    durationSeconds: 5,
+    requestsPerSecond: rate,
+    p50Ms: 1,
+    p99Ms: 2 + i,
+    non2xx: 0,
+    socketErrors: 0,
+    cpuMicrosPerRequest: 50,
+  }))
+}
+
+const flowgateRuntime: Comparison = compare(
+  { floor: rounds(1000, 1000, 1000), peer: rounds(700, 700, 700), flowgate: rounds(950, 900, 980) },
+  [
+    ['flowgate', 'floor'],
+    ['flowgate', 'peer'],
+  ],
+)
+
+test('compare reports medians per contender and per-round ratios per pair', () => {
+  assert.deepEqual(flowgateRuntime.pairs, {
+    'flowgate/floor': { throughputRatio: 0.95, p99DifferenceMs: 0 },
+    'flowgate/peer': { throughputRatio: 950 / 700, p99DifferenceMs: 0 },
+  })
+  assert.deepEqual(flowgateRuntime.contenders.flowgate?.median, {
+    requestsPerSecond: 950,
+    p50Ms: 1,
+    p99Ms: 3,
+    cpuMicrosPerRequest: 50,
+    socketErrors: 0,
+  })
+})
+
+const baseReport: BenchReport = {
+  startedAt: '2026-01-01T00:00:00.000Z',
+  finishedAt: '2026-01-01T00:05:00.000Z',
+  machine: {
+    cpus: 2,
+    cpuModel: 'Test CPU',
+    node: 'v24.0.0',
+    platform: 'linux',
+    loadGenerator: 'wrk',
+    loadAverage: { start: 0.5, end: 1.25 },
+  },
+  settings: { rounds: 3, durationSeconds: 5, warmupSeconds: 3, connections: 50, quick: false },
+  flowgate: { measured: true, note: 'test' },
+  runtime: {},
+  errors: [],
+}
+
+describe('targets', () => {
+  test('nothing measured: every target says so, none passes or fails', () => {
+    const outcomes = evaluateTargets(baseReport)
+    assert.equal(outcomes.length, 10)
+    assert.deepEqual(new Set(outcomes.map((o) => o.status)), new Set(['NOT MEASURED']))
+    assert.deepEqual(new Set(outcomes.map((o) => o.measured)), new Set(['not measured']))
+  })
+
+  test('each target is judged on its own threshold', () => {
+    const report: BenchReport = {
+      ...baseReport,
+      runtime: { GET: flowgateRuntime },
+      tokenEndpoint: {
+        algorithm: 'RS256',
+        rawSigningPerSecond: 2000,
+        comparison: compare({ flowgate: rounds(1500, 1500), 'oidc-provider': rounds(1000, 1000) }, [
+          ['flowgate', 'oidc-provider'],
+        ]),
+      },
+      scale: {
+        small: { flows: 10, serviceKeys: 10 },
+        large: { flows: 10000, serviceKeys: 100000 },
+        comparison: compare({ large: rounds(940), small: rounds(1000) }, [['large', 'small']]),
+      },
+      stream: {
+        bytes: 2 ** 30,
+        results: {
+          flowgate: { seconds: 4, peakRssGrowthBytes: 64 * 2 ** 20, method: 'VmHWM', status: 200 },
+        },
+      },
+    }
+    assert.deepEqual(evaluateTargets(report), [
+      { what: 'runtime GET throughput vs the floor', target: '≥ 0.90×', measured: '0.950×', status: 'PASS' },
+      {
+        what: 'runtime GET throughput vs @fastify/http-proxy',
+        target: '≥ 1.15×',
+        measured: '1.357×',
+        status: 'PASS',
+      },
+      {
+        what: 'runtime GET p99 at 50 connections',
+        target: "≤ the floor's p99 + 1 ms",
+        measured: '+0.00 ms',
+        status: 'PASS',
+      },
+      {
+        what: 'runtime POST throughput vs the floor',
+        target: '≥ 0.90×',
+        measured: 'not measured',
+        status: 'NOT MEASURED',
+      },
+      {
+        what: 'runtime POST throughput vs @fastify/http-proxy',
+        target: '≥ 1.15×',
+        measured: 'not measured',
+        status: 'NOT MEASURED',
+      },
+      {
+        what: 'runtime POST p99 at 50 connections',
+        target: "≤ the floor's p99 + 1 ms",
+        measured: 'not measured',
+        status: 'NOT MEASURED',
+      },
+      {
+        what: '10000 flows and 100000 service keys vs 10 of each',
+        target: '≤ 5 % slower',
+        measured: '0.940×',
+        status: 'FAIL',
+      },
+      {
+        what: '1 GiB streamed POST, peak RSS growth',
+        target: '≤ 64 MiB',
+        measured: '64.0 MiB',
+        status: 'PASS',
+      },
+      {
+        what: 'token endpoint vs oidc-provider (RS256)',
+        target: '≥ 1.5×',
+        measured: '1.500×',
+        status: 'PASS',
+      },
+      {
+        what: 'token endpoint vs the raw signing rate',
+        target: '≥ 0.8×',
+        measured: '0.750×',
+        status: 'FAIL',
+      },
+    ])
+  })
+
+  test('a p99 more than 1 ms above the floor fails', () => {
+    const slowTail = compare(
+      { floor: rounds(1000, 1000), flowgate: rounds(990, 990).map((r) => ({ ...r, p99Ms: r.p99Ms + 1.5 })) },
+      [['flowgate', 'floor']],
+    )
+    const outcome = evaluateTargets({ ...baseReport, runtime: { POST: slowTail } }).find(
+      (o) => o.what === 'runtime POST p99 at 50 connections',
+    )
+    assert.deepEqual(outcome, {
+      what: 'runtime POST p99 at 50 connections',
+      target: "≤ the floor's p99 + 1 ms",
+      measured: '+1.50 ms',
+      status: 'FAIL',
+    })
+  })
+})
+
+test('the Markdown report lists every target with its result', () => {
+  const markdown = renderMarkdown(baseReport, evaluateTargets(baseReport))
+  assert.match(markdown, /^# Flowgate benchmark, 2026-01-01T00:00:00.000Z\n/)
+  assert.match(markdown, /1-minute load average 0\.5 at the start, 1\.3 at the end\./)
+  assert.match(markdown, /\| what \| target \| measured \| result \|\n\|---\|---\|---\|---\|\n/)
+  assert.equal(markdown.match(/\| NOT MEASURED \|/g)?.length, 10)
+  assert.doesNotMatch(markdown, /## Runtime|## Errors/)
+})
+
+test('/proc/<pid>/status memory lines are read in bytes', () => {
+  const status = 'Name:\tnode\nVmPeak:\t 1000 kB\nVmHWM:\t   81920 kB\nVmRSS:\t   40960 kB\nThreads:\t7\n'
+  assert.deepEqual(parseProcStatus(status), { rssBytes: 40960 * 1024, peakRssBytes: 81920 * 1024 })
+  assert.throws(() => parseProcStatus('Name:\tnode\n'), /\/proc status has no VmRSS line/)
+})
+
+test('OAuth Basic credentials form-encode SAP client ids before base64', () => {
+  const header = oauthBasicAuthorization('sb-1!b2|it-rt-x!b1', 'a b+c')
+  assert.equal(header, `Basic ${Buffer.from('sb-1%21b2%7Cit-rt-x%21b1:a+b%2Bc').toString('base64')}`)
+})
+
+test('the POST body is exactly 1 KiB of JSON', () => {
+  assert.equal(Buffer.byteLength(postBody), 1024)
+  assert.equal(typeof JSON.parse(postBody), 'object')
+})
