@@ -1,0 +1,113 @@
+import type { FlowgateConfig } from '../config/schema.ts'
+import { FlowgateError } from '../lib/errors.ts'
+import { normalizeAddress } from './address.ts'
+import { parseUpstreamUrl } from './upstream-url.ts'
+
+/** What an administrator supplies to create a flow; everything but address and upstream has a default. */
+export interface FlowInput {
+  readonly address: string
+  readonly upstream: string
+  /** Default `ESBMessaging.send`. */
+  readonly role?: string
+  /** Default `['POST']`. */
+  readonly methods?: readonly string[]
+  /** Default true, as in CPI. */
+  readonly csrf?: boolean
+  /** Default upstream.defaultMaxBodyBytes. */
+  readonly maxBodyBytes?: number
+  /** Default upstream.defaultTimeoutMs. */
+  readonly timeoutMs?: number
+  /** Upstream connection name; null or absent means `none`. */
+  readonly connection?: string | null
+}
+
+/** The validated, normalised form, ready to be stored (role and connection existence checked by the caller). */
+export interface FlowDefinition {
+  readonly address: string
+  readonly upstream: string
+  readonly role: string
+  readonly methods: readonly string[]
+  readonly csrf: boolean
+  readonly maxBodyBytes: number
+  readonly timeoutMs: number
+  readonly connection: string | null
+}
+
+export const defaultFlowRole = 'ESBMessaging.send'
+export const defaultFlowMethods: readonly string[] = ['POST']
+export const knownMethods: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
+export const timeoutBounds = { min: 100, max: 600_000 } as const
+/** 16 GiB: large enough for any payload CPI accepts, small enough to be a limit. */
+export const maxBodyBytesBounds = { min: 0, max: 17_179_869_184 } as const
+
+const flowKeys = new Set([
+  'address',
+  'upstream',
+  'role',
+  'methods',
+  'csrf',
+  'maxBodyBytes',
+  'timeoutMs',
+  'connection',
+])
+
+function invalid(reason: string): FlowgateError {
+  return new FlowgateError('ERR_VALIDATION', { description: `invalid flow: ${reason}` })
+}
+
+function integerIn(value: unknown, name: string, bounds: { min: number; max: number }): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < bounds.min || value > bounds.max) {
+    throw invalid(`${name} must be an integer from ${bounds.min} to ${bounds.max}`)
+  }
+  return value
+}
+
+function methodsOf(value: unknown): string[] {
+  if (!Array.isArray(value) || value.length === 0) throw invalid('methods must be a non-empty array')
+  const methods: string[] = []
+  for (const item of value) {
+    if (typeof item !== 'string') throw invalid('methods must be strings')
+    const method = item.toUpperCase()
+    if (!knownMethods.includes(method)) throw invalid(`unknown method ${JSON.stringify(item)}`)
+    if (!methods.includes(method)) methods.push(method)
+  }
+  return methods
+}
+
+/**
+ * The one place a flow definition is validated, for the admin API, the CLI and declarative
+ * configuration alike: unknown keys, address, upstream URL, role name shape, methods, csrf,
+ * bounds of timeout and body limit, connection name shape.
+ */
+export function validateFlowInput(input: unknown, config: FlowgateConfig): FlowDefinition {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) throw invalid('must be an object')
+  const value = input as Record<string, unknown>
+  for (const key of Object.keys(value)) {
+    if (!flowKeys.has(key)) throw invalid(`unknown property ${JSON.stringify(key)}`)
+  }
+  const address = normalizeAddress(value.address as string)
+  const upstream = parseUpstreamUrl(value.upstream, config.upstream.unsafeAllowHttp).href
+  const role = value.role ?? defaultFlowRole
+  if (typeof role !== 'string' || !/^[A-Za-z0-9_.]{1,64}$/.test(role))
+    throw invalid('role must match [A-Za-z0-9_.]+')
+  const methods = value.methods === undefined ? [...defaultFlowMethods] : methodsOf(value.methods)
+  const csrf = value.csrf ?? true
+  if (typeof csrf !== 'boolean') throw invalid('csrf must be a boolean')
+  const maxBodyBytes =
+    value.maxBodyBytes === undefined
+      ? config.upstream.defaultMaxBodyBytes
+      : integerIn(value.maxBodyBytes, 'maxBodyBytes', maxBodyBytesBounds)
+  const timeoutMs =
+    value.timeoutMs === undefined
+      ? config.upstream.defaultTimeoutMs
+      : integerIn(value.timeoutMs, 'timeoutMs', timeoutBounds)
+  const connection = value.connection ?? null
+  if (connection !== null && (typeof connection !== 'string' || !isConnectionName(connection))) {
+    throw invalid('connection must be the name of an upstream connection')
+  }
+  return { address, upstream, role, methods, csrf, maxBodyBytes, timeoutMs, connection }
+}
+
+export function isConnectionName(name: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)
+}

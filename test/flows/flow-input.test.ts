@@ -1,0 +1,193 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { loadConfig } from '../../src/config/load.ts'
+import { normalizeAddress } from '../../src/flows/address.ts'
+import { validateFlowInput } from '../../src/flows/flow-input.ts'
+import { isLoopbackHost, parseUpstreamUrl } from '../../src/flows/upstream-url.ts'
+import { FlowgateError } from '../../src/lib/errors.ts'
+
+const config = loadConfig({ env: {} })
+
+function validationError(run: () => unknown): string {
+  try {
+    run()
+  } catch (error) {
+    assert.ok(error instanceof FlowgateError)
+    assert.equal(error.code, 'ERR_VALIDATION')
+    return error.description
+  }
+  assert.fail('expected a validation error')
+}
+
+describe('normalizeAddress', () => {
+  test('writes addresses as CPI does: leading slash, lower case, no trailing slash', () => {
+    assert.equal(normalizeAddress('orders'), '/orders')
+    assert.equal(normalizeAddress('/Orders'), '/orders')
+    assert.equal(normalizeAddress(' /orders/ '), '/orders')
+    assert.equal(normalizeAddress('/Purchase-Orders/v1.2_x~y'), '/purchase-orders/v1.2_x~y')
+    assert.equal(normalizeAddress('/orders/*'), '/orders/*')
+    assert.equal(normalizeAddress('ORDERS/A/*'), '/orders/a/*')
+  })
+
+  test('refuses what cannot be an address', () => {
+    const cases: [string, string][] = [
+      ['/', 'invalid flow address: must name at least one path segment'],
+      ['/*', 'invalid flow address: must name at least one path segment'],
+      ['', 'invalid flow address: must name at least one path segment'],
+      ['/a//b', 'invalid flow address: empty path segment'],
+      ['/a/../b', 'invalid flow address: dot segments are not allowed'],
+      ['/./a', 'invalid flow address: dot segments are not allowed'],
+      ['/a%2fb', 'invalid flow address: only letters, digits and - . _ ~ are allowed in a segment'],
+      ['/a b', 'invalid flow address: only letters, digits and - . _ ~ are allowed in a segment'],
+      ['/a;b', 'invalid flow address: only letters, digits and - . _ ~ are allowed in a segment'],
+      ['/a\\b', 'invalid flow address: only letters, digits and - . _ ~ are allowed in a segment'],
+      ['/a/*/b', 'invalid flow address: only letters, digits and - . _ ~ are allowed in a segment'],
+      ['/ä', 'invalid flow address: only letters, digits and - . _ ~ are allowed in a segment'],
+      [`/${'a'.repeat(200)}`, 'invalid flow address: longer than 200 characters'],
+    ]
+    for (const [input, message] of cases)
+      assert.equal(
+        validationError(() => normalizeAddress(input)),
+        message,
+        input,
+      )
+    assert.equal(
+      validationError(() => normalizeAddress(42 as unknown as string)),
+      'invalid flow address: must be a string',
+    )
+  })
+})
+
+describe('parseUpstreamUrl', () => {
+  test('accepts https anywhere and http on loopback only', () => {
+    assert.equal(
+      parseUpstreamUrl('https://cpi.example.com/http/orders', false).href,
+      'https://cpi.example.com/http/orders',
+    )
+    assert.equal(parseUpstreamUrl('http://localhost:8080/x', false).host, 'localhost:8080')
+    assert.equal(parseUpstreamUrl('http://127.0.0.5/x', false).hostname, '127.0.0.5')
+    assert.equal(parseUpstreamUrl('http://[::1]:9/x', false).hostname, '[::1]')
+    assert.equal(parseUpstreamUrl('http://cpi.example.com/x', true).protocol, 'http:')
+    assert.equal(isLoopbackHost('127.evil.example'), false)
+    assert.equal(isLoopbackHost('localhost.evil.example'), false)
+  })
+
+  test('refuses everything else with a public reason', () => {
+    const cases: [unknown, string][] = [
+      [
+        'http://cpi.example.com/x',
+        'invalid upstream URL: http is only allowed for loopback hosts (see upstream.unsafeAllowHttp)',
+      ],
+      [
+        'http://127.0.0.1.nip.io/x',
+        'invalid upstream URL: http is only allowed for loopback hosts (see upstream.unsafeAllowHttp)',
+      ],
+      ['ftp://cpi.example.com/x', 'invalid upstream URL: must use https'],
+      [
+        'https://user:pw@cpi.example.com/x',
+        'invalid upstream URL: must not carry credentials; use an upstream connection',
+      ],
+      ['https://cpi.example.com/x#a', 'invalid upstream URL: must not have a fragment'],
+      ['https://cpi.example.com/x?a=1', 'invalid upstream URL: must not have a query string'],
+      ['/relative', 'invalid upstream URL: not an absolute URL'],
+      ['', 'invalid upstream URL: must be a non-empty string'],
+      [null, 'invalid upstream URL: must be a non-empty string'],
+    ]
+    for (const [input, message] of cases) {
+      assert.equal(
+        validationError(() => parseUpstreamUrl(input, false)),
+        message,
+        String(input),
+      )
+    }
+  })
+})
+
+describe('validateFlowInput', () => {
+  test('fills CPI defaults and the configured limits', () => {
+    assert.deepEqual(
+      validateFlowInput({ address: 'Orders', upstream: 'https://cpi.example.com/http/orders' }, config),
+      {
+        address: '/orders',
+        upstream: 'https://cpi.example.com/http/orders',
+        role: 'ESBMessaging.send',
+        methods: ['POST'],
+        csrf: true,
+        maxBodyBytes: 10_485_760,
+        timeoutMs: 60_000,
+        connection: null,
+      },
+    )
+  })
+
+  test('normalises methods and keeps explicit values', () => {
+    assert.deepEqual(
+      validateFlowInput(
+        {
+          address: '/files/*',
+          upstream: 'https://cpi.example.com/http/files/',
+          role: 'Partner.read',
+          methods: ['get', 'HEAD', 'Get'],
+          csrf: false,
+          maxBodyBytes: 0,
+          timeoutMs: 100,
+          connection: 'cpi-prod',
+        },
+        config,
+      ),
+      {
+        address: '/files/*',
+        upstream: 'https://cpi.example.com/http/files/',
+        role: 'Partner.read',
+        methods: ['GET', 'HEAD'],
+        csrf: false,
+        maxBodyBytes: 0,
+        timeoutMs: 100,
+        connection: 'cpi-prod',
+      },
+    )
+  })
+
+  test('refuses bad values, one reason each', () => {
+    const base = { address: '/orders', upstream: 'https://cpi.example.com/x' }
+    const cases: [Record<string, unknown>, string][] = [
+      [{ ...base, extra: 1 }, 'invalid flow: unknown property "extra"'],
+      [{ ...base, role: 'no spaces' }, 'invalid flow: role must match [A-Za-z0-9_.]+'],
+      [{ ...base, methods: [] }, 'invalid flow: methods must be a non-empty array'],
+      [{ ...base, methods: ['TRACE'] }, 'invalid flow: unknown method "TRACE"'],
+      [{ ...base, methods: ['CONNECT'] }, 'invalid flow: unknown method "CONNECT"'],
+      [{ ...base, csrf: 'yes' }, 'invalid flow: csrf must be a boolean'],
+      [{ ...base, timeoutMs: 99 }, 'invalid flow: timeoutMs must be an integer from 100 to 600000'],
+      [{ ...base, timeoutMs: 1.5 }, 'invalid flow: timeoutMs must be an integer from 100 to 600000'],
+      [{ ...base, maxBodyBytes: -1 }, 'invalid flow: maxBodyBytes must be an integer from 0 to 17179869184'],
+      [
+        { ...base, connection: '../x' },
+        'invalid flow: connection must be the name of an upstream connection',
+      ],
+      [
+        { ...base, upstream: 'http://cpi.example.com/x' },
+        'invalid upstream URL: http is only allowed for loopback hosts (see upstream.unsafeAllowHttp)',
+      ],
+      [{ ...base, address: '/a/../b' }, 'invalid flow address: dot segments are not allowed'],
+    ]
+    for (const [input, message] of cases) {
+      assert.equal(
+        validationError(() => validateFlowInput(input, config)),
+        message,
+        JSON.stringify(input),
+      )
+    }
+    assert.equal(
+      validationError(() => validateFlowInput(null, config)),
+      'invalid flow: must be an object',
+    )
+  })
+
+  test('the unsafe switch admits plain http to any host', () => {
+    const unsafe = loadConfig({ env: {}, overrides: { 'upstream.unsafeAllowHttp': true } })
+    assert.equal(
+      validateFlowInput({ address: '/a', upstream: 'http://cpi.example.com/x' }, unsafe).upstream,
+      'http://cpi.example.com/x',
+    )
+  })
+})

@@ -1,0 +1,253 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { describe, test } from 'node:test'
+import pg from 'pg'
+import { createLogger } from '../../src/lib/logger.ts'
+import { createAccessLog } from '../../src/runtime/access-log.ts'
+import { openStore } from '../../src/store/open-store.ts'
+import type { AccessRecord, Store } from '../../src/store/types.ts'
+import { postgresAdminUrl, storeBackends } from '../helpers/databases.ts'
+
+function accessRecord(n: number): AccessRecord {
+  return {
+    time: Date.UTC(2026, 0, 1) + n,
+    correlationId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    clientId: 'sb-a!b1|it-rt-flowgate!b1',
+    instanceId: 'instance-a',
+    flow: '/orders',
+    method: 'POST',
+    path: '/http/orders',
+    status: 200,
+    upstreamStatus: 200,
+    bytesIn: 10 * n,
+    bytesOut: 20 * n,
+    durationMs: 3,
+    upstreamDurationMs: 2,
+    reason: null,
+    sourceAddress: '192.0.2.1',
+  }
+}
+
+function capturedLogger(): {
+  logger: ReturnType<typeof createLogger>
+  lines: () => Record<string, unknown>[]
+} {
+  let text = ''
+  const logger = createLogger(
+    'info',
+    new Writable({
+      write(chunk, _encoding, done) {
+        text += chunk.toString()
+        done()
+      },
+    }),
+  )
+  return {
+    logger,
+    lines: () =>
+      text
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+  }
+}
+
+async function stored(store: Store): Promise<AccessRecord[]> {
+  const page = await store.queryAccessRecords({ limit: 1000 })
+  return [...page.items].sort((a, b) => a.time - b.time)
+}
+
+const sqlite = storeBackends().find((backend) => backend.name === 'sqlite')
+const postgres = storeBackends().find((backend) => backend.name === 'postgres')
+
+describe('access log', () => {
+  test('records wait in memory until a batch is full or a flush; they are written whole and in batches', async () => {
+    const opened = await (sqlite as NonNullable<typeof sqlite>).open()
+    const { logger } = capturedLogger()
+    let inserts = 0
+    const store = opened.store
+    const counting: Pick<Store, 'insertAccessRecords'> = {
+      insertAccessRecords(records) {
+        inserts++
+        return store.insertAccessRecords(records)
+      },
+    }
+    const log = createAccessLog({
+      store: counting,
+      batchSize: 3,
+      flushIntervalMs: 60_000,
+      maxBuffered: 100,
+      logger,
+    })
+    try {
+      log.record(accessRecord(1))
+      log.record(accessRecord(2))
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      assert.equal(inserts, 0, 'no I/O per record')
+      assert.deepEqual(await stored(store), [])
+      for (let n = 3; n <= 7; n++) log.record(accessRecord(n))
+      await log.flush()
+      assert.deepEqual(
+        await stored(store),
+        [1, 2, 3, 4, 5, 6, 7].map((n) => accessRecord(n)),
+      )
+      assert.ok(inserts <= 3, `${inserts} round-trips for 7 records in batches of 3`)
+      assert.deepEqual(log.stats(), { written: 7, dropped: 0, buffered: 0, failedFlushes: 0 })
+    } finally {
+      await log.close()
+      await opened.drop()
+    }
+  })
+
+  test('the interval timer writes a partial batch', async () => {
+    const opened = await (sqlite as NonNullable<typeof sqlite>).open()
+    const log = createAccessLog({
+      store: opened.store,
+      batchSize: 500,
+      flushIntervalMs: 20,
+      maxBuffered: 1000,
+      logger: capturedLogger().logger,
+    })
+    try {
+      log.record(accessRecord(1))
+      const deadline = Date.now() + 5000
+      while ((await stored(opened.store)).length === 0) {
+        assert.ok(Date.now() < deadline, 'record written by the timer')
+        await new Promise((resolve) => setTimeout(resolve, 10))
+      }
+      assert.deepEqual(await stored(opened.store), [accessRecord(1)])
+    } finally {
+      await log.close()
+      await opened.drop()
+    }
+  })
+
+  test('while the store fails, records are buffered up to the bound, drops counted and reported, then written', async () => {
+    const opened = await (postgres as NonNullable<typeof postgres>).open()
+    const admin = new pg.Client({ connectionString: opened.url })
+    await admin.connect()
+    const { logger, lines } = capturedLogger()
+    const log = createAccessLog({
+      store: opened.store,
+      batchSize: 2,
+      flushIntervalMs: 60_000,
+      maxBuffered: 5,
+      logger,
+      reportIntervalMs: 0,
+    })
+    try {
+      // The table disappears under the store's feet: every insert fails until it is back.
+      await admin.query('alter table access_records rename to access_records_away')
+      for (let n = 1; n <= 8; n++) log.record(accessRecord(n))
+      await log.flush()
+      const during = log.stats()
+      assert.equal(during.written, 0)
+      assert.equal(during.buffered, 5)
+      assert.equal(during.dropped, 3)
+      assert.ok(during.failedFlushes >= 1)
+      const report = lines().findLast((line) => line.msg === 'access records could not be written')
+      assert.equal(report?.level, 50)
+      assert.equal(report?.dropped, 3)
+      assert.equal(report?.buffered, 5)
+
+      await admin.query('alter table access_records_away rename to access_records')
+      await log.flush()
+      assert.deepEqual(log.stats(), {
+        written: 5,
+        dropped: 3,
+        buffered: 0,
+        failedFlushes: during.failedFlushes,
+      })
+      // The oldest records are kept: they lead into the outage.
+      assert.deepEqual(
+        await stored(opened.store),
+        [1, 2, 3, 4, 5].map((n) => accessRecord(n)),
+      )
+    } finally {
+      await admin.query('alter table if exists access_records_away rename to access_records').catch(() => {})
+      await admin.end()
+      await log.close()
+      await opened.drop()
+    }
+  })
+
+  test('when PostgreSQL refuses connections, the log keeps its records and writes them once it is back', async () => {
+    const opened = await (postgres as NonNullable<typeof postgres>).open()
+    const database = new URL(opened.url).pathname.slice(1)
+    const admin = new pg.Client({ connectionString: postgresAdminUrl })
+    await admin.connect()
+    const log = createAccessLog({
+      store: opened.store,
+      batchSize: 10,
+      flushIntervalMs: 60_000,
+      maxBuffered: 100,
+      logger: capturedLogger().logger,
+    })
+    try {
+      await admin.query(`alter database ${database} with allow_connections false`)
+      await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1', [
+        database,
+      ])
+      for (let n = 1; n <= 3; n++) log.record(accessRecord(n))
+      await log.flush()
+      assert.deepEqual(
+        { ...log.stats(), failedFlushes: 0 },
+        { written: 0, dropped: 0, buffered: 3, failedFlushes: 0 },
+      )
+      assert.ok(log.stats().failedFlushes >= 1)
+      await admin.query(`alter database ${database} with allow_connections true`)
+      // Connections the outage killed may still sit in the pool: like the timer, retry.
+      const deadline = Date.now() + 10_000
+      while (log.stats().written < 3) {
+        assert.ok(Date.now() < deadline, 'records written once the database is back')
+        await new Promise((resolve) => setTimeout(resolve, 50))
+        await log.flush()
+      }
+      assert.deepEqual(
+        await stored(opened.store),
+        [1, 2, 3].map((n) => accessRecord(n)),
+      )
+    } finally {
+      await admin.query(`alter database ${database} with allow_connections true`).catch(() => {})
+      await admin.end()
+      await log.close()
+      await opened.drop()
+    }
+  })
+
+  test('close() writes what it can and counts what it cannot as dropped', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'flowgate-access-'))
+    const store = await openStore({ url: '', dataDir })
+    await store.migrate()
+    const { logger, lines } = capturedLogger()
+    const log = createAccessLog({ store, batchSize: 10, flushIntervalMs: 60_000, maxBuffered: 100, logger })
+    log.record(accessRecord(1))
+    await store.close()
+    log.record(accessRecord(2))
+    await log.close()
+    assert.deepEqual(log.stats(), { written: 0, dropped: 2, buffered: 0, failedFlushes: 1 })
+    assert.equal(lines().findLast((line) => line.msg === 'access records could not be written')?.dropped, 2)
+    log.record(accessRecord(3))
+    assert.equal(log.stats().dropped, 3, 'records after close are counted, not kept')
+  })
+
+  test('options are checked once, in the factory', () => {
+    const { logger } = capturedLogger()
+    const store = { insertAccessRecords: async () => {} }
+    assert.throws(
+      () => createAccessLog({ store, batchSize: 0, flushIntervalMs: 10, maxBuffered: 10, logger }),
+      TypeError,
+    )
+    assert.throws(
+      () => createAccessLog({ store, batchSize: 20, flushIntervalMs: 10, maxBuffered: 10, logger }),
+      TypeError,
+    )
+    assert.throws(
+      () => createAccessLog({ store, batchSize: 1, flushIntervalMs: 0, maxBuffered: 10, logger }),
+      TypeError,
+    )
+  })
+})

@@ -1,0 +1,320 @@
+import assert from 'node:assert/strict'
+import { Readable } from 'node:stream'
+import { after, before, describe, test } from 'node:test'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
+import { request } from 'undici'
+import { echoBehaviour } from '../helpers/recording-upstream.ts'
+import { actor, type Harness, rawRequest, startHarness } from './proxy-harness.ts'
+import { principal } from './table-authenticator.ts'
+
+setFlagsFromString('--expose-gc')
+const gc = runInNewContext('gc') as () => void
+
+const token = 'tok-fwd-2e9d'
+const caller = principal('sb-fwd!b7|it-rt-flowgate!b1', ['ESBMessaging.send', 'Partner.read'], 'acme-erp')
+const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'
+
+function rawCall(
+  h: Harness,
+  path: string,
+  extraHeaders: string,
+): Promise<{ status: number; head: string; body: string }> {
+  return rawRequest(
+    h.url,
+    `GET ${path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\n${extraHeaders}Connection: close\r\n\r\n`,
+  )
+}
+
+/** Headers a client may try to smuggle upstream or use to forge its identity. */
+const hostileHeaders =
+  'Connection: X-Hop-Secret, close\r\n' +
+  'X-Hop-Secret: 1\r\n' +
+  'Keep-Alive: timeout=5\r\n' +
+  'TE: trailers\r\n' +
+  'Proxy-Authorization: Basic cHJveHk6cHc=\r\n' +
+  'Cookie: JSESSIONID=abc;b=2\r\n' +
+  'X-CSRF-Token: Fetch\r\n' +
+  'X-Forwarded-For: 6.6.6.6\r\n' +
+  'X-Forwarded-Proto: http\r\n' +
+  'X-Forwarded-Host: evil.example\r\n' +
+  'Forwarded: for=6.6.6.6\r\n' +
+  'X-Flowgate-Client-Id: sb-admin\r\n' +
+  'X-FLOWGATE-ROLES: Flowgate.Admin\r\n' +
+  'X-Flowgate-Anything: x\r\n' +
+  'X-Correlation-ID: chosen-by-client\r\n' +
+  'X-Custom: kept\r\n' +
+  'Accept: application/json\r\n'
+
+describe('flow proxy: forwarding', () => {
+  let h: Harness
+  before(async () => {
+    h = await startHarness({
+      setup: async ({ flows, upstream }) => {
+        await flows.createFlow(
+          {
+            address: '/orders',
+            upstream: `${upstream.origin}/cpi/orders`,
+            methods: ['GET', 'POST'],
+            csrf: false,
+          },
+          actor,
+        )
+        await flows.createFlow(
+          {
+            address: '/bulk',
+            upstream: `${upstream.origin}/cpi/bulk`,
+            methods: ['GET', 'POST'],
+            csrf: false,
+            maxBodyBytes: 128 * 1024 * 1024,
+          },
+          actor,
+        )
+      },
+    })
+    h.authenticator.allow(token, caller)
+  })
+  after(() => h.close())
+
+  test('request headers: hop-by-hop, credentials and forgeries dropped; Flowgate sets forwarding and identity', async () => {
+    const result = await rawCall(
+      h,
+      '/http/orders?q=%2Fa%20b&empty=',
+      `${hostileHeaders}traceparent: ${traceparent}\r\ntracestate: vendor=1\r\n`,
+    )
+    assert.equal(result.status, 200)
+    const correlationId = /x-correlation-id: ([0-9a-f-]{36})/i.exec(result.head)?.[1]
+    const received = h.upstream.requests.at(-1)
+    assert.equal(received?.url, '/cpi/orders?q=%2Fa%20b&empty=')
+    const { connection: _connection, ...headers } = received?.headers ?? {}
+    assert.deepEqual(headers, {
+      host: new URL(h.upstream.origin).host,
+      'x-custom': 'kept',
+      accept: 'application/json',
+      traceparent,
+      tracestate: 'vendor=1',
+      'x-forwarded-for': '127.0.0.1',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'localhost:8443',
+      'x-correlation-id': correlationId,
+      'x-flowgate-client-id': 'sb-fwd!b7|it-rt-flowgate!b1',
+      'x-flowgate-instance': 'acme-erp',
+      'x-flowgate-roles': 'ESBMessaging.send,Partner.read',
+    })
+  })
+
+  test('a traceparent is created when the client sends none or an invalid one', async () => {
+    for (const extra of ['', 'traceparent: 00-xyz-bad-01\r\ntracestate: dropped=1\r\n']) {
+      const result = await rawCall(h, '/http/orders', extra)
+      const correlationId = /x-correlation-id: ([0-9a-f-]{36})/i.exec(result.head)?.[1] as string
+      const received = h.upstream.requests.at(-1)
+      assert.match(
+        received?.headers.traceparent as string,
+        new RegExp(`^00-${correlationId.replaceAll('-', '')}-[0-9a-f]{16}-01$`),
+      )
+      assert.equal(received?.headers.tracestate, undefined)
+    }
+  })
+
+  test('response headers: hop-by-hop, cookies, upstream CSRF token and transport policy dropped; log id kept', async () => {
+    h.upstream.behaviour = (_req, res) => {
+      res.writeHead(201, [
+        'Connection',
+        'X-Hop-Reply',
+        'X-Hop-Reply',
+        'secret',
+        'Keep-Alive',
+        'timeout=99',
+        'Set-Cookie',
+        'JSESSIONID=upstream; Path=/',
+        'X-CSRF-Token',
+        'upstream-token',
+        'X-Correlation-ID',
+        'upstream-id',
+        'Strict-Transport-Security',
+        'max-age=1',
+        'SAP_MessageProcessingLogID',
+        'AGVfDkmDx4bqZ0tY1l9lq3zN1Xxq',
+        'X-Other',
+        'a',
+        'X-Other',
+        'b',
+        'Content-Type',
+        'text/plain',
+        'Content-Length',
+        '2',
+      ])
+      res.end('ok')
+    }
+    try {
+      const result = await h.call('GET', '/http/orders', { headers: { authorization: `Bearer ${token}` } })
+      const { date: _date, connection: _connection, 'keep-alive': _keepAlive, ...headers } = result.headers
+      assert.equal(result.status, 201)
+      assert.equal(result.body, 'ok')
+      assert.deepEqual(headers, {
+        sap_messageprocessinglogid: 'AGVfDkmDx4bqZ0tY1l9lq3zN1Xxq',
+        'x-other': ['a', 'b'],
+        'content-type': 'text/plain',
+        'content-length': '2',
+        'x-correlation-id': headers['x-correlation-id'],
+      })
+      assert.match(headers['x-correlation-id'] as string, /^[0-9a-f-]{36}$/)
+      assert.equal(h.upstream.requests.at(-1)?.headers['x-correlation-id'], headers['x-correlation-id'])
+      // Node's own keep-alive header, not the upstream's value.
+      assert.notEqual(_keepAlive, 'timeout=99')
+    } finally {
+      h.upstream.behaviour = echoBehaviour
+    }
+  })
+
+  test('redirects come back as they are, never followed', async () => {
+    const before = h.upstream.requests.length
+    h.upstream.behaviour = (_req, res) => {
+      res.writeHead(302, { location: 'https://elsewhere.example/login?x=1', 'content-length': '0' })
+      res.end()
+    }
+    try {
+      const result = await h.call('GET', '/http/orders', { headers: { authorization: `Bearer ${token}` } })
+      assert.equal(result.status, 302)
+      assert.equal(result.headers.location, 'https://elsewhere.example/login?x=1')
+      assert.equal(h.upstream.requests.length, before + 1)
+      const record = await h.record(result.headers['x-correlation-id'])
+      assert.deepEqual([record.status, record.upstreamStatus, record.reason], [302, 302, null])
+    } finally {
+      h.upstream.behaviour = echoBehaviour
+    }
+  })
+
+  test('connections to an upstream are reused', async () => {
+    const before = h.upstream.requests.length
+    for (let i = 0; i < 5; i++) {
+      assert.equal(
+        (await h.call('GET', '/http/orders', { headers: { authorization: `Bearer ${token}` } })).status,
+        200,
+      )
+    }
+    const ports = new Set(h.upstream.requests.slice(before).map((received) => received.remotePort))
+    assert.equal(ports.size, 1)
+  })
+
+  test('a 64 MiB body streams both ways with memory far below its size', async () => {
+    const chunk = Buffer.alloc(64 * 1024, 'x')
+    const upload = async (size: number) => {
+      h.upstream.behaviour = echoBehaviour
+      let sent = 0
+      const body = new Readable({
+        read() {
+          if (sent >= size) return this.push(null)
+          sent += chunk.length
+          this.push(chunk)
+        },
+      })
+      const response = await request(`${h.url}/http/bulk`, {
+        dispatcher: h.client,
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream' },
+        body,
+      })
+      assert.equal(response.statusCode, 200)
+      assert.deepEqual(await response.body.json(), { method: 'POST', url: '/cpi/bulk', bodyBytes: size })
+      return response.headers['x-correlation-id']
+    }
+    const download = async (size: number) => {
+      h.upstream.behaviour = (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size })
+        let written = 0
+        const pump = () => {
+          while (written < size) {
+            written += chunk.length
+            if (!res.write(chunk)) return res.once('drain', pump)
+          }
+          res.end()
+        }
+        pump()
+      }
+      const response = await request(`${h.url}/http/bulk`, {
+        dispatcher: h.client,
+        method: 'GET',
+        headers: { authorization: `Bearer ${token}` },
+      })
+      assert.equal(response.statusCode, 200)
+      let received = 0
+      for await (const part of response.body) received += part.length
+      assert.equal(received, size)
+      return response.headers['x-correlation-id']
+    }
+    const size = 64 * 1024 * 1024
+    try {
+      // Warm up TLS buffers and the allocator: their one-time growth is not per-body memory.
+      await upload(16 * 1024 * 1024)
+      await download(16 * 1024 * 1024)
+      // Live memory (heap and buffers right after a full collection) shows what is held; RSS
+      // alone also counts garbage a loaded machine has not collected yet.
+      const live = () => {
+        gc()
+        const usage = process.memoryUsage()
+        return usage.heapUsed + usage.arrayBuffers
+      }
+      const baselineLive = live()
+      const baselineRss = process.memoryUsage().rss
+      let peakLive = baselineLive
+      let peakRss = baselineRss
+      const sampler = setInterval(() => {
+        peakLive = Math.max(peakLive, live())
+        peakRss = Math.max(peakRss, process.memoryUsage().rss)
+      }, 100)
+      let uploaded: unknown
+      let downloaded: unknown
+      try {
+        uploaded = await upload(size)
+        downloaded = await download(size)
+      } finally {
+        clearInterval(sampler)
+      }
+      const mib = (bytes: number) => Math.round(bytes / 1048576)
+      assert.ok(peakLive - baselineLive < size / 4, `live memory grew by ${mib(peakLive - baselineLive)} MiB`)
+      assert.ok(peakRss - baselineRss < size, `RSS grew by ${mib(peakRss - baselineRss)} MiB`)
+      const received = h.upstream.requests.findLast((item) => item.method === 'POST')
+      assert.equal(received?.headers['transfer-encoding'], 'chunked')
+      assert.equal(received?.complete, true)
+      assert.equal((await h.record(uploaded as string)).bytesIn, size)
+      assert.equal((await h.record(downloaded as string)).bytesOut, size)
+    } finally {
+      h.upstream.behaviour = echoBehaviour
+    }
+  })
+})
+
+describe('flow proxy: forwarding behind a trusted proxy', () => {
+  let h: Harness
+  before(async () => {
+    h = await startHarness({
+      trustedProxies: ['127.0.0.1'],
+      setup: async ({ flows, upstream }) => {
+        await flows.createFlow(
+          { address: '/orders', upstream: `${upstream.origin}/cpi/orders`, methods: ['GET'], csrf: false },
+          actor,
+        )
+      },
+    })
+    h.authenticator.allow(token, caller)
+  })
+  after(() => h.close())
+
+  test('incoming X-Forwarded-* from a trusted proxy are kept, with the proxy appended', async () => {
+    const result = await rawCall(
+      h,
+      '/http/orders',
+      'X-Forwarded-For: 203.0.113.7\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Host: api.partner.example\r\nForwarded: for=203.0.113.7\r\nX-Flowgate-Client-Id: forged\r\n',
+    )
+    assert.equal(result.status, 200)
+    const received = h.upstream.requests.at(-1)
+    assert.equal(received?.headers['x-forwarded-for'], '203.0.113.7, 127.0.0.1')
+    assert.equal(received?.headers['x-forwarded-proto'], 'https')
+    assert.equal(received?.headers['x-forwarded-host'], 'api.partner.example')
+    assert.equal(received?.headers.forwarded, 'for=203.0.113.7')
+    assert.equal(received?.headers['x-flowgate-client-id'], 'sb-fwd!b7|it-rt-flowgate!b1')
+    const correlationId = /x-correlation-id: ([0-9a-f-]{36})/i.exec(result.head)?.[1]
+    assert.equal((await h.record(correlationId)).sourceAddress, '203.0.113.7')
+  })
+})
