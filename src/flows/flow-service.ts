@@ -32,8 +32,11 @@ export interface FlowServiceOptions {
   readonly store: Store
   readonly secretBox: SecretBox
   readonly config: FlowgateConfig
-  /** Called after a change has committed (the change feed tells every other node). */
-  readonly onChange?: (change: FlowChange) => void
+  /**
+   * Called after a change has committed and awaited before the operation returns, so the caller
+   * (the gateway) can make this node's route table current before the change is acknowledged.
+   */
+  readonly onChange?: (change: FlowChange) => void | Promise<void>
   readonly now?: () => number
 }
 
@@ -118,7 +121,9 @@ export function createFlowService(options: FlowServiceOptions): FlowService {
   const seal = (definition: ConnectionDefinition): string | null =>
     definition.secret === null ? null : secretBox.seal(JSON.stringify(definition.secret))
 
-  const changed = (kind: FlowChange['kind'], id: string) => onChange?.({ kind, id })
+  const changed = async (kind: FlowChange['kind'], id: string): Promise<void> => {
+    await onChange?.({ kind, id })
+  }
 
   return {
     listFlows: () => store.listFlows(),
@@ -142,7 +147,7 @@ export function createFlowService(options: FlowServiceOptions): FlowService {
         )
         return created
       })
-      changed('flow', flow.id)
+      await changed('flow', flow.id)
       return flow
     },
 
@@ -162,7 +167,7 @@ export function createFlowService(options: FlowServiceOptions): FlowService {
         )
         return after
       })
-      changed('flow', flow.id)
+      await changed('flow', flow.id)
       return flow
     },
 
@@ -176,7 +181,7 @@ export function createFlowService(options: FlowServiceOptions): FlowService {
         )
         return before.id
       })
-      changed('flow', id)
+      await changed('flow', id)
     },
 
     listConnections: async () => (await store.listConnections()).map(connectionView),
@@ -212,7 +217,7 @@ export function createFlowService(options: FlowServiceOptions): FlowService {
         )
         return after
       })
-      changed('connection', view.name)
+      await changed('connection', view.name)
       return view
     },
 
@@ -239,7 +244,7 @@ export function createFlowService(options: FlowServiceOptions): FlowService {
         )
         return after
       })
-      changed('connection', view.name)
+      await changed('connection', view.name)
       return view
     },
 
@@ -258,7 +263,7 @@ export function createFlowService(options: FlowServiceOptions): FlowService {
           now(),
         )
       })
-      changed('connection', name)
+      await changed('connection', name)
     },
   }
 }

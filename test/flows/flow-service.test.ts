@@ -47,7 +47,9 @@ for (const backend of storeBackends()) {
         store,
         secretBox: box,
         config,
-        onChange: (change) => changes.push(change),
+        onChange: (change) => {
+          changes.push(change)
+        },
         now: () => time,
       })
       await store.createRole({ name: 'Partner.read', description: null, builtIn: false, createdAt: time })

@@ -272,7 +272,9 @@ describe('flow proxy: forwarding', () => {
         clearInterval(sampler)
       }
       const mib = (bytes: number) => Math.round(bytes / 1048576)
-      assert.ok(peakLive - baselineLive < size / 4, `live memory grew by ${mib(peakLive - baselineLive)} MiB`)
+      // Client, proxy and upstream share this process: on a loaded machine their socket buffers
+      // together reach ~26 MiB; a proxy that buffers the body holds at least the whole 64 MiB.
+      assert.ok(peakLive - baselineLive < size / 2, `live memory grew by ${mib(peakLive - baselineLive)} MiB`)
       assert.ok(peakRss - baselineRss < size, `RSS grew by ${mib(peakRss - baselineRss)} MiB`)
       const received = h.upstream.requests.findLast((item) => item.method === 'POST')
       assert.equal(received?.headers['transfer-encoding'], 'chunked')
