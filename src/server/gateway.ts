@@ -5,7 +5,9 @@ import { createFlowService, type FlowService } from '../flows/flow-service.ts'
 import type { IdentityService } from '../identity/identity-service.ts'
 import { startIdentity } from '../identity/start-identity.ts'
 import type { FlowgateTokenAuthenticator } from '../identity/token-authenticator.ts'
+import { type HttpsListener, startHttpsListener } from '../lib/https-listener.ts'
 import { createLogger, type Logger } from '../lib/logger.ts'
+import { resolveTlsMaterial } from '../lib/tls-material.ts'
 import { createTokenEndpoints } from '../oauth/token-endpoints.ts'
 import { type AccessLog, createAccessLog } from '../runtime/access-log.ts'
 import { createFlowProxy } from '../runtime/flow-proxy.ts'
@@ -13,10 +15,8 @@ import { createSecretBox, loadMasterKey } from '../secrets/master-key.ts'
 import { createChangeFeed } from '../store/change-feed.ts'
 import { openStore } from '../store/open-store.ts'
 import type { Store } from '../store/types.ts'
-import { type HttpsListener, startHttpsListener } from './https-listener.ts'
 import { createContextFactory } from './request-context.ts'
 import { createRuntimeHandler } from './runtime-handler.ts'
-import { resolveTlsMaterial } from './tls-material.ts'
 
 export interface Gateway {
   readonly config: FlowgateConfig
@@ -56,7 +56,7 @@ export async function startGateway(
       'no master key configured: generated one in the data directory; back it up, and configure secrets.masterKeyFile for production and for every node of a cluster',
     ),
   )
-  const tls = await resolveTlsMaterial(config)
+  const tls = await resolveTlsMaterial({ ...config.tls, dataDir: config.dataDir })
   if (tls.selfSigned) {
     logger.warn(
       { certificate: tls.certPath },

@@ -3,8 +3,8 @@ import { join, resolve } from 'node:path'
 import { builtInRoles } from '../../identity/names.ts'
 import { startIdentity } from '../../identity/start-identity.ts'
 import { createLogger } from '../../lib/logger.ts'
+import { resolveTlsMaterial } from '../../lib/tls-material.ts'
 import { loadMasterKey } from '../../secrets/master-key.ts'
-import { resolveTlsMaterial } from '../../server/tls-material.ts'
 import { openStore } from '../../store/open-store.ts'
 import { CliError } from '../cli-error.ts'
 import type { CommandSpec } from '../command.ts'
@@ -35,7 +35,7 @@ export const initCommand: CommandSpec = {
       throw new CliError(`${keyPath} exists already; init writes a new admin key only once`)
     const instanceName = context.string('instance') ?? 'admin'
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
-    const tls = await resolveTlsMaterial(config)
+    const tls = await resolveTlsMaterial({ ...config.tls, dataDir: config.dataDir })
     const masterKey = loadMasterKey(config, (path) =>
       io.stderr.write(
         `Generated a master key at ${path}: back it up, stored secrets cannot be read without it.\n`,

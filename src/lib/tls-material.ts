@@ -1,8 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import type { FlowgateConfig } from '../config/schema.ts'
-import { generateSelfSigned } from '../lib/certificates.ts'
-import { FlowgateError } from '../lib/errors.ts'
+import { generateSelfSigned } from './certificates.ts'
+import { FlowgateError } from './errors.ts'
 
 export interface TlsMaterial {
   readonly cert: string
@@ -28,8 +27,12 @@ function readPem(path: string, key: string): string {
  * is configured — a self-signed pair for localhost generated into <dataDir>/tls on first start and
  * reused afterwards. Setting only one of the two files is a configuration error.
  */
-export async function resolveTlsMaterial(config: FlowgateConfig): Promise<TlsMaterial> {
-  const { certFile, keyFile } = config.tls
+export async function resolveTlsMaterial(options: {
+  readonly certFile: string
+  readonly keyFile: string
+  readonly dataDir: string
+}): Promise<TlsMaterial> {
+  const { certFile, keyFile } = options
   if (certFile !== '' || keyFile !== '') {
     if (certFile === '' || keyFile === '') {
       throw new FlowgateError('ERR_CONFIG_INVALID', {
@@ -43,7 +46,7 @@ export async function resolveTlsMaterial(config: FlowgateConfig): Promise<TlsMat
       certPath: certFile,
     }
   }
-  const dir = join(config.dataDir, 'tls')
+  const dir = join(options.dataDir, 'tls')
   const certPath = join(dir, 'localhost.crt')
   const keyPath = join(dir, 'localhost.key')
   if (existsSync(certPath) && existsSync(keyPath)) {
