@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, platform, release } from 'node:os'
+import { basename, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { oauthBasicAuthorization } from './lib/basic-auth.ts'
@@ -10,7 +11,7 @@ import type { BenchReport, Comparison, StreamResult } from './lib/results.ts'
 import type { RoundSettings } from './lib/rounds.ts'
 import { type ServerProcess, startServerProcess } from './lib/server-process.ts'
 import { evaluateTargets } from './lib/targets.ts'
-import type { FlowgateUnderTest, ScenarioContext } from './scenarios/context.ts'
+import type { FlowgateUnderTest, NamedFlowgate, ScenarioContext } from './scenarios/context.ts'
 import { compareFlowgateVariants, type ScaleSize } from './scenarios/flowgate-variants.ts'
 import { flowPath, runRuntimeScenario } from './scenarios/runtime.ts'
 import { measureStreamUpload } from './scenarios/stream-upload.ts'
@@ -28,6 +29,10 @@ const usage = `Usage: npm run bench -- [--quick] [--rounds N] [--duration SECOND
                   ES256 or EdDSA
   --profile NAME  write a CPU profile of server NAME (floor, peer, flowgate, upstream, oidc-provider)
                   to bench/results/profiles/ (open it in Chrome DevTools; slows that server down)
+  --before DIR    also run Flowgate from another checkout of this repository (e.g. \`git worktree add
+                  /tmp/fg-before HEAD\` with node_modules linked), as \`flowgate@<basename of DIR>\`,
+                  interleaved with this tree's in the runtime and token scenarios: an optimisation's
+                  before and after in one run. Repeatable, for one checkout per step.
 Results go to bench/results/ (JSON and Markdown) and the Markdown is printed.`
 
 const scenarios = ['runtime', 'token', 'scale', 'cache', 'stream', 'verify'] as const
@@ -42,6 +47,7 @@ const { values } = parseArgs({
     strict: { type: 'boolean', default: false },
     profile: { type: 'string' },
     algorithm: { type: 'string' },
+    before: { type: 'string', multiple: true },
     help: { type: 'boolean', default: false },
   },
 })
@@ -88,6 +94,17 @@ if (!algorithms.includes(algorithm)) {
   process.exit(2)
 }
 
+const beforeTrees = (values.before ?? []).map((directory) => ({
+  name: `flowgate@${basename(resolve(directory))}`,
+  entry: resolve(directory, 'bench/servers/flowgate.ts'),
+}))
+for (const { entry } of beforeTrees) {
+  if (!existsSync(entry)) {
+    console.error(`--before: ${entry} does not exist\n\n${usage}`)
+    process.exit(2)
+  }
+}
+
 const log = (line: string) => console.log(line)
 const started: ServerProcess[] = []
 const errors: string[] = []
@@ -108,10 +125,12 @@ async function startFlowgate(
   upstream: ServerProcess,
   size: ScaleSize,
   overrides: Readonly<Record<string, unknown>> = {},
+  name = 'flowgate',
+  entry = 'flowgate.ts',
 ): Promise<FlowgateUnderTest> {
   const server = await context.start(
-    'flowgate',
-    'flowgate.ts',
+    name,
+    entry,
     { upstream: upstream.url, ...size, overrides: { 'tokens.algorithm': algorithm, ...overrides } },
     300_000,
   )
@@ -160,13 +179,28 @@ async function main(generator: LoadGenerator): Promise<BenchReport> {
     if (flowgate === undefined)
       flowgateNote = `Flowgate could not be started or did not issue a token (see Errors)`
   }
+  const before: NamedFlowgate[] = []
+  for (const { name, entry } of beforeTrees) {
+    const variant = await attempt(`starting ${name}`, () =>
+      startFlowgate(context, upstream, smallSize, {}, name, entry),
+    )
+    if (variant !== undefined) {
+      before.push({ name, flowgate: variant })
+      flowgateNote += `; ${name}: the same gateway from ${entry.slice(0, -'/bench/servers/flowgate.ts'.length)}`
+    }
+  }
 
   const runtime = selected.has('runtime')
-    ? await attempt('runtime scenario', () => runRuntimeScenario(context, { floor, peer, flowgate }))
+    ? await attempt('runtime scenario', () => runRuntimeScenario(context, { floor, peer, flowgate, before }))
     : undefined
   const tokenEndpoint = selected.has('token')
     ? await attempt('token endpoint scenario', () =>
-        runTokenEndpointScenario(context, algorithm, flowgate?.server),
+        runTokenEndpointScenario(
+          context,
+          algorithm,
+          flowgate?.server,
+          before.map(({ name, flowgate }) => ({ name, server: flowgate.server })),
+        ),
       )
     : undefined
   const scale =

@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process'
+import { isAbsolute } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { FromServer, ToServer } from './server-messages.ts'
 
@@ -20,7 +21,8 @@ export interface StartOptions {
 }
 
 /**
- * Forks `bench/servers/<entry>` with its own event loop and CPU accounting. Resolves once the
+ * Forks `bench/servers/<entry>` (or `entry` itself when it is an absolute path, e.g. the same server
+ * in another checkout for a before/after run) with its own event loop and CPU accounting. Resolves once the
  * server listens; rejects with the server's own error when it fails to start.
  */
 export function startServerProcess(
@@ -29,7 +31,7 @@ export function startServerProcess(
   options: unknown,
   start: StartOptions = {},
 ): Promise<ServerProcess> {
-  const path = fileURLToPath(new URL(`../servers/${entry}`, import.meta.url))
+  const path = isAbsolute(entry) ? entry : fileURLToPath(new URL(`../servers/${entry}`, import.meta.url))
   const child = fork(path, [JSON.stringify(options)], {
     execArgv:
       start.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${start.cpuProfileDir}`],

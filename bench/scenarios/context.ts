@@ -17,3 +17,9 @@ export interface FlowgateUnderTest {
   /** `Bearer …` obtained from Flowgate's own token endpoint. */
   readonly authorization: string
 }
+
+/** Flowgate from another checkout (`--before`), named `flowgate@<directory>`. */
+export interface NamedFlowgate {
+  readonly name: string
+  readonly flowgate: FlowgateUnderTest
+}

@@ -2,7 +2,7 @@ import type { LoadRequest } from '../lib/load-generator.ts'
 import { type Comparison, compare } from '../lib/results.ts'
 import { type Contender, runInterleaved } from '../lib/rounds.ts'
 import type { ServerProcess } from '../lib/server-process.ts'
-import type { FlowgateUnderTest, ScenarioContext } from './context.ts'
+import type { FlowgateUnderTest, NamedFlowgate, ScenarioContext } from './context.ts'
 
 const document = {
   order: 'PO-4711',
@@ -38,10 +38,18 @@ export function runtimeRequest(
   }
 }
 
-/** Floor, peer and Flowgate under GET and under POST with a 1 KiB body, interleaved. */
+/**
+ * Floor, peer and Flowgate under GET and under POST with a 1 KiB body, interleaved; with `before`
+ * (Flowgate from other checkouts) those too, for each optimisation's before/after in the same rounds.
+ */
 export async function runRuntimeScenario(
   context: ScenarioContext,
-  servers: { floor: ServerProcess; peer: ServerProcess; flowgate: FlowgateUnderTest | undefined },
+  servers: {
+    floor: ServerProcess
+    peer: ServerProcess
+    flowgate: FlowgateUnderTest | undefined
+    before?: readonly NamedFlowgate[]
+  },
 ): Promise<{ GET: Comparison; POST: Comparison }> {
   const results: Partial<Record<'GET' | 'POST', Comparison>> = {}
   for (const method of ['GET', 'POST'] as const) {
@@ -58,11 +66,20 @@ export async function runRuntimeScenario(
         request: runtimeRequest(server.url, method, authorization),
       })
     }
+    const before = servers.before ?? []
+    for (const { name, flowgate } of before) {
+      contenders.push({
+        name,
+        server: flowgate.server,
+        request: runtimeRequest(flowgate.server.url, method, flowgate.authorization),
+      })
+    }
     const rounds = await runInterleaved(context.generator, contenders, context.settings, context.log)
     results[method] = compare(rounds, [
       ['flowgate', 'floor'],
       ['flowgate', 'peer'],
       ['peer', 'floor'],
+      ...before.flatMap(({ name }) => [['flowgate', name] as const, [name, 'floor'] as const]),
     ])
   }
   return results as { GET: Comparison; POST: Comparison }

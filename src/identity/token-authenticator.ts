@@ -1,6 +1,7 @@
 import { decodeJwt, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose'
 import type { FlowgateConfig } from '../config/schema.ts'
 import { type ErrorCode, FlowgateError } from '../lib/errors.ts'
+import type { Instance } from '../store/types.ts'
 import type { IdentityIndex } from './identity-index.ts'
 import type { KeyRing } from './key-ring.ts'
 import { roleOfScope, xsappnameOf } from './names.ts'
@@ -41,6 +42,14 @@ export interface FlowgateTokenAuthenticator extends TokenAuthenticator {
 interface CacheEntry {
   readonly kid: string
   readonly claims: VerifiedClaims
+  /**
+   * The principal last admitted for this token and the instance row it was derived from. Every
+   * check in admit() still runs on every call; only building the principal (its role set) is
+   * skipped while the index holds the very same instance row — rows are replaced, never mutated,
+   * so a changed role list, name or plan is a different object and rebuilds it.
+   */
+  admittedInstance: Instance | null
+  principal: Principal | null
 }
 
 /** Never `none`, never an HMAC algorithm: our keys are asymmetric and a public key is no secret. */
@@ -149,6 +158,8 @@ export function createTokenAuthenticator(options: TokenAuthenticatorOptions): Fl
     }
     return {
       kid: key.kid,
+      admittedInstance: null,
+      principal: null,
       claims: {
         iss: issuer,
         sub: clientId,
@@ -184,22 +195,27 @@ export function createTokenAuthenticator(options: TokenAuthenticatorOptions): Fl
       throw fail('ERR_TOKEN_REVOKED', 'service key expired')
     }
     if (index.isRevoked(claims.jti)) throw fail('ERR_TOKEN_REVOKED', 'jti revoked')
+    const instance = client.instance
+    if (entry.principal !== null && entry.admittedInstance === instance) return entry.principal
     // A role removed from the instance stops counting on the next call, whatever the token says.
-    const held = client.instance.parameters.roles
+    const held = instance.parameters.roles
     const roles = new Set<string>()
     for (const scope of claims.scope) {
       const role = roleOfScope(xsappname, scope)
       if (role !== undefined && held.includes(role)) roles.add(role)
     }
-    return {
+    const principal: Principal = {
       clientId: claims.clientId,
-      instanceId: client.instance.id,
-      instanceName: client.instance.name,
-      plan: client.instance.plan,
+      instanceId: instance.id,
+      instanceName: instance.name,
+      plan: instance.plan,
       roles,
       jti: claims.jti,
       exp: claims.exp,
     }
+    entry.admittedInstance = instance
+    entry.principal = principal
+    return principal
   }
 
   async function verifyAndAdmit(token: string): Promise<VerifiedToken> {

@@ -66,12 +66,10 @@ export function readBearer(req: IncomingMessage, into: BearerResult): BearerResu
   let end = value.length
   while (end > start && value.charCodeAt(end - 1) === 32) end--
   const token = value.slice(start, end)
-  if (token.includes(',') || token.includes(' ')) {
-    into.problem = 'multiple'
-    return into
-  }
+  // A token68 holds neither ',' nor ' ', so a valid token is scanned once; only a rejected one is
+  // scanned again to tell a list of credentials from a malformed token.
   if (!isToken68(token, 0)) {
-    into.problem = 'malformed'
+    into.problem = token.includes(',') || token.includes(' ') ? 'multiple' : 'malformed'
     return into
   }
   into.token = token

@@ -164,6 +164,12 @@ class Exchange implements Dispatcher.DispatchHandler {
   /** Fixed-length body known to be replayable (buffered), or null. */
   replayBody: Buffer | null = null
   replayable = false
+  /**
+   * Neither Content-Length nor Transfer-Encoding: no body at all (RFC 9112 §6.3), so none is sent
+   * upstream. Streaming the empty request through the length-counting generator cost every GET an
+   * async generator, a stream async iterator with its listeners, and undici's iterable-body path.
+   */
+  bodyless = false
   retried = false
   discarding = false
   clientGone = false
@@ -290,6 +296,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       }
     } else if (headers['transfer-encoding'] === undefined) {
       length = 0
+      this.bodyless = true
     }
     if (route.auth.refreshable && length >= 0 && length <= replayableBodyBytes) {
       this.replayable = true
@@ -375,7 +382,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     const path = route.wildcard ? route.upstreamPath + this.remainder : route.upstreamPath
     let body: Dispatcher.DispatchOptions['body'] | AsyncIterable<Buffer> = null
     if (this.replayBody !== null) body = this.replayBody
-    else if (!this.replayable) {
+    else if (!this.replayable && !this.bodyless) {
       body =
         this.req.headers['content-length'] === undefined
           ? limitedBody(this, route.flow.maxBodyBytes)

@@ -1,4 +1,11 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto'
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  hkdfSync,
+  randomBytes,
+} from 'node:crypto'
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { FlowgateConfig } from '../config/schema.ts'
@@ -119,6 +126,7 @@ export function createSecretBox(masterKey: MasterKey): SecretBox {
  * secrets, where a slow password hash would only turn the token endpoint into a DoS target.
  */
 export function createSecretHasher(masterKey: MasterKey): (secret: string) => string {
-  const pepper = masterKey.derive('secret-pepper')
+  // A KeyObject made once: createHmac with raw bytes imports the key anew on every call.
+  const pepper = createSecretKey(masterKey.derive('secret-pepper'))
   return (secret) => createHmac('sha256', pepper).update(secret, 'utf8').digest('hex')
 }
