@@ -78,7 +78,7 @@ export function createTokenEndpoint(options: TokenEndpointOptions): OAuthRoute {
         jti: token.jti,
       })
       sendJson(res, 200, body, noStore, ctx.correlationId)
-      logger.info(
+      logger.debug(
         { correlationId: ctx.correlationId, clientId: key.clientId, jti: token.jti },
         'token issued',
       )

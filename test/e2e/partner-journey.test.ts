@@ -96,6 +96,7 @@ test('a partner sends a purchase order, and loses access the moment its key is d
   })
   const postBody = (await post.body.json()) as { received: Record<string, unknown>; iflow: string }
   assert.equal(post.statusCode, 200)
+  assert.equal(post.headers['strict-transport-security'], 'max-age=31536000')
   assert.match(post.headers.sap_messageprocessinglogid as string, /^A[A-Za-z0-9_-]{27}$/)
   assert.match(post.headers['x-correlation-id'] as string, /^[0-9a-f-]{36}$/)
   assert.deepEqual(postBody, {
