@@ -5,6 +5,7 @@ import { createDeclarativeService } from '../declarative/declarative-service.ts'
 import type { FlowService } from '../flows/flow-service.ts'
 import type { IdentityService } from '../identity/identity-service.ts'
 import type { TokenAuthenticator } from '../identity/principal.ts'
+import { plainAddress } from '../lib/address.ts'
 import { FlowgateError } from '../lib/errors.ts'
 import { startHttpsListener } from '../lib/https-listener.ts'
 import type { Logger } from '../lib/logger.ts'
@@ -52,11 +53,6 @@ export interface AdminServer {
 }
 
 const bodyLimit = 5 * 1024 * 1024
-
-function plainAddress(address: string | undefined): string {
-  if (address === undefined) return ''
-  return address.startsWith('::ffff:') ? address.slice(7) : address
-}
 
 function routeSchema(operation: AdminOperation) {
   const response: Record<number, object> = {}

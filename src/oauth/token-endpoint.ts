@@ -3,7 +3,6 @@ import type { IdentityIndex } from '../identity/identity-index.ts'
 import { roleOfScope, xsappnameOf } from '../identity/names.ts'
 import type { TokenIssuer } from '../identity/token-issuer.ts'
 import { FlowgateError } from '../lib/errors.ts'
-import { sendError, toFlowgateError } from '../lib/http-error.ts'
 import type { Logger } from '../lib/logger.ts'
 import type { Instance } from '../store/types.ts'
 import type { ClientAuthenticator } from './client-authenticator.ts'
@@ -11,6 +10,7 @@ import { type ClientCredentials, clientCredentials } from './client-credentials.
 import type { FailureAudit } from './failure-audit.ts'
 import { readParameters } from './form-body.ts'
 import { checkMethod, noStore, sendJson } from './oauth-response.ts'
+import { createRefusal } from './refuse-request.ts'
 import type { OAuthRoute } from './route.ts'
 
 export interface TokenEndpointOptions {
@@ -43,7 +43,8 @@ export function grantedRoles(scope: string | undefined, instance: Instance, xsap
 
 /** `POST /oauth/token`: the client-credentials grant (RFC 6749 §4.4) in every form SAP clients use. */
 export function createTokenEndpoint(options: TokenEndpointOptions): OAuthRoute {
-  const { index, issuer, clients, failures, logger } = options
+  const { issuer, clients, logger } = options
+  const refuse = createRefusal(options)
   const xsappname = xsappnameOf(options.config)
 
   return async (req, res, ctx) => {
@@ -83,20 +84,7 @@ export function createTokenEndpoint(options: TokenEndpointOptions): OAuthRoute {
         'token issued',
       )
     } catch (error) {
-      const failure = toFlowgateError(error)
-      if (failure.code !== 'ERR_METHOD_NOT_ALLOWED') {
-        const clientId =
-          credentials !== undefined && index.client(credentials.clientId) !== undefined
-            ? credentials.clientId
-            : undefined
-        failures.record({ clientId, address: ctx.clientAddress, reason: failure.code })
-        const level = failure.status >= 500 ? 'error' : 'info'
-        logger[level](
-          { correlationId: ctx.correlationId, clientId, address: ctx.clientAddress, err: failure },
-          'token request refused',
-        )
-      }
-      sendError(res, failure, { correlationId: ctx.correlationId, headers: { pragma: 'no-cache' } })
+      refuse(res, ctx, error, credentials, 'token')
     }
   }
 }

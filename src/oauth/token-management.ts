@@ -4,7 +4,6 @@ import type { IdentityService } from '../identity/identity-service.ts'
 import { scopeOf, xsappnameOf } from '../identity/names.ts'
 import type { FlowgateTokenAuthenticator, VerifiedToken } from '../identity/token-authenticator.ts'
 import { FlowgateError, isFlowgateError } from '../lib/errors.ts'
-import { sendError, toFlowgateError } from '../lib/http-error.ts'
 import type { Logger } from '../lib/logger.ts'
 import { shortHash } from '../lib/logger.ts'
 import type { RequestContext } from '../lib/request-context.ts'
@@ -13,6 +12,7 @@ import { type ClientCredentials, clientCredentials } from './client-credentials.
 import type { FailureAudit } from './failure-audit.ts'
 import { readParameters } from './form-body.ts'
 import { checkMethod, noStore, sendJson } from './oauth-response.ts'
+import { createRefusal } from './refuse-request.ts'
 import type { OAuthRoute } from './route.ts'
 
 export interface TokenManagementOptions {
@@ -39,7 +39,8 @@ const tokenErrors = new Set(['ERR_TOKEN_INVALID', 'ERR_TOKEN_EXPIRED', 'ERR_TOKE
  * learns about, or revokes, its own tokens. Anything else is indistinguishable from an unknown token.
  */
 export function createTokenManagement(options: TokenManagementOptions): TokenManagementRoutes {
-  const { index, authenticator, identity, clients, failures, logger } = options
+  const { authenticator, identity, clients, logger } = options
+  const refuse = createRefusal(options)
   const xsappname = xsappnameOf(options.config)
 
   /** The caller's own, currently valid token; undefined for anything else. */
@@ -71,19 +72,7 @@ export function createTokenManagement(options: TokenManagementOptions): TokenMan
         const body = await respond(token, caller, ctx)
         sendJson(res, 200, body, noStore, ctx.correlationId)
       } catch (error) {
-        const failure = toFlowgateError(error)
-        if (failure.code !== 'ERR_METHOD_NOT_ALLOWED') {
-          const clientId =
-            credentials !== undefined && index.client(credentials.clientId) !== undefined
-              ? credentials.clientId
-              : undefined
-          failures.record({ clientId, address: ctx.clientAddress, reason: failure.code })
-          logger[failure.status >= 500 ? 'error' : 'info'](
-            { correlationId: ctx.correlationId, clientId, address: ctx.clientAddress, err: failure },
-            `${name} request refused`,
-          )
-        }
-        sendError(res, failure, { correlationId: ctx.correlationId, headers: { pragma: 'no-cache' } })
+        refuse(res, ctx, error, credentials, name)
       }
     }
   }

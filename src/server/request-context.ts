@@ -1,12 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
+import { plainAddress } from '../lib/address.ts'
 import type { RequestContext } from '../lib/request-context.ts'
-
-/** Strips the IPv4-mapped IPv6 prefix so `::ffff:10.0.0.1` and `10.0.0.1` are the same peer. */
-function plainAddress(address: string | undefined): string {
-  if (address === undefined) return ''
-  return address.startsWith('::ffff:') ? address.slice(7) : address
-}
 
 /**
  * Builds the RequestContext of each request. Options are read once here: the trusted-proxy set is
