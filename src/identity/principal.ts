@@ -25,4 +25,10 @@ export interface Principal {
  */
 export interface TokenAuthenticator {
   authenticate(token: string): Principal | Promise<Principal>
+  /**
+   * The verified-token cache alone: the principal when the token is cached and still admitted
+   * (revocation and expiry checked as by authenticate, throwing the same errors), undefined when it
+   * is not cached. Never verifies a signature, never returns a promise: the hot path's first step.
+   */
+  cached(token: string): Principal | undefined
 }

@@ -44,6 +44,11 @@ export interface HttpsListener {
 export async function startHttpsListener(options: HttpsListenerOptions): Promise<HttpsListener> {
   let inFlight = 0
   let draining = false
+  // One listener function for every response ('close' is emitted once): `once` with a closure
+  // allocated a wrapper and a function per request.
+  const finished = () => {
+    inFlight--
+  }
   const server = createServer(
     {
       cert: options.tls.cert,
@@ -57,9 +62,7 @@ export async function startHttpsListener(options: HttpsListenerOptions): Promise
     },
     (req, res) => {
       inFlight++
-      res.once('close', () => {
-        inFlight--
-      })
+      res.on('close', finished)
       // While draining, every answer closes its connection so keep-alive clients move elsewhere.
       if (draining) res.setHeader('connection', 'close')
       options.onRequest(req, res)

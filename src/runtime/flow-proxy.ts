@@ -13,7 +13,7 @@ import type { SecretBox } from '../secrets/master-key.ts'
 import type { ChangeFeed } from '../store/change-feed.ts'
 import type { Flow, Store, UpstreamConnection } from '../store/types.ts'
 import type { AccessLog } from './access-log.ts'
-import { type BearerResult, readBearer } from './bearer.ts'
+import { type BearerProblem, type BearerResult, readBearer, token68Problem } from './bearer.ts'
 import { type Csrf, createCsrf } from './csrf.ts'
 import { type CallerIdentity, clientResponseHeaders, upstreamRequestHeaders } from './headers.ts'
 import { isCleanPath } from './path-hygiene.ts'
@@ -82,6 +82,8 @@ const clientClosed = new FlowgateError('ERR_CLIENT_CLOSED_REQUEST')
 
 const challengeMissing = bearerChallenge(realm)
 const challengeInsufficientScope = bearerChallenge(realm, insufficientScope)
+const challengeMultiple = bearerChallenge(realm, tokenMultiple)
+const challengeMalformed = bearerChallenge(realm, tokenMalformed)
 
 function isFetch(value: string | string[] | undefined): boolean {
   return typeof value === 'string' && value.length === 5 && value.toLowerCase() === 'fetch'
@@ -134,6 +136,13 @@ function callerOf(state: ProxyState, principal: Principal): CallerIdentity {
     state.callers.set(principal, caller)
   }
   return caller
+}
+
+const exchangeOf = Symbol('flowgate.exchange')
+type ExchangeResponse = ServerResponse & { [exchangeOf]?: Exchange }
+
+function onResponseClose(this: ExchangeResponse): void {
+  this[exchangeOf]?.onClientClose()
 }
 
 /**
@@ -214,16 +223,25 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.remainder = table.remainder(route, path.slice(5))
 
     const bearer = readBearer(this.req, this.state.bearer)
-    if (bearer.token === null) {
-      if (bearer.problem === 'multiple') this.reject(tokenMultiple, bearerChallenge(realm, tokenMultiple))
-      else if (bearer.problem === 'malformed')
-        this.reject(tokenMalformed, bearerChallenge(realm, tokenMalformed))
-      else this.reject(tokenMissing, challengeMissing)
+    const token = bearer.token
+    if (token === null) {
+      this.rejectBearer(bearer.problem)
       return
     }
-    let result: Principal | Promise<Principal>
+    const authenticator = this.state.authenticator
+    let result: Principal | Promise<Principal> | undefined
     try {
-      result = this.state.authenticator.authenticate(bearer.token)
+      // The cache first: a token it holds is a verified compact JWS, so only a token it does not
+      // know is scanned for token68 characters before it is verified.
+      result = authenticator.cached(token)
+      if (result === undefined) {
+        const problem = token68Problem(token)
+        if (problem !== null) {
+          this.rejectBearer(problem)
+          return
+        }
+        result = authenticator.authenticate(token)
+      }
     } catch (error) {
       this.authenticationFailed(error)
       return
@@ -236,6 +254,12 @@ class Exchange implements Dispatcher.DispatchHandler {
       return
     }
     this.authorize(result)
+  }
+
+  rejectBearer(problem: BearerProblem | null): void {
+    if (problem === 'multiple') this.reject(tokenMultiple, challengeMultiple)
+    else if (problem === 'malformed') this.reject(tokenMalformed, challengeMalformed)
+    else this.reject(tokenMissing, challengeMissing)
   }
 
   authenticationFailed(error: unknown): void {
@@ -378,7 +402,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     const route = this.route as Route
     this.authorization = authorization
-    if (!this.retried) this.res.once('close', () => this.onClientClose())
+    if (!this.retried) {
+      // One shared listener function, not a closure per request; 'close' is emitted once.
+      ;(this.res as ExchangeResponse)[exchangeOf] = this
+      this.res.on('close', onResponseClose)
+    }
     const path = route.wildcard ? route.upstreamPath + this.remainder : route.upstreamPath
     let body: Dispatcher.DispatchOptions['body'] | AsyncIterable<Buffer> = null
     if (this.replayBody !== null) body = this.replayBody

@@ -113,9 +113,19 @@ const zeroParentId = '0000000000000000'
 
 /** A new sampled traceparent; the correlation id (a UUID) doubles as the trace id so logs and traces join. */
 export function newTraceparent(correlationId: string): string {
+  // randomUUID's text is lower-case hex with dashes at 8, 13, 18 and 23; slicing it is a third of
+  // the cost of replaceAll + toLowerCase (bench/micro/runtime-hot-path.ts).
   const traceId =
-    correlationId.length === 36 && correlationId.charCodeAt(8) === 45
-      ? correlationId.replaceAll('-', '').toLowerCase()
+    correlationId.length === 36 &&
+    correlationId.charCodeAt(8) === 45 &&
+    correlationId.charCodeAt(13) === 45 &&
+    correlationId.charCodeAt(18) === 45 &&
+    correlationId.charCodeAt(23) === 45
+      ? correlationId.slice(0, 8) +
+        correlationId.slice(9, 13) +
+        correlationId.slice(14, 18) +
+        correlationId.slice(19, 23) +
+        correlationId.slice(24)
       : pooledRandomHex(32)
   let parentId = pooledRandomHex(16)
   // An all-zero id is invalid; 2^-64 per request, but the spec forbids it outright.

@@ -372,6 +372,47 @@ describe('revocation through administrative changes, on the very next call (cach
     })
   })
 
+  test('cached() answers from the cache only: undefined for a token it does not hold, the principal for one it does', async () => {
+    const name = `partner-${++counter}`
+    await harness.identity.service.createInstance(
+      name,
+      'integration-flow',
+      { roles: ['ESBMessaging.send'] },
+      actor,
+    )
+    const key = await harness.identity.service.createServiceKey(name, 'k1', {}, actor)
+    const entry = harness.identity.index.client(key.oauth.clientid)!
+    const issued = await harness.identity.issuer.issue({
+      key: entry.key,
+      instance: entry.instance,
+      roles: ['ESBMessaging.send'],
+    })
+    assert.equal(harness.identity.authenticator.cached(issued.accessToken), undefined)
+    const verified = await harness.identity.authenticator.authenticate(issued.accessToken)
+    assert.equal(harness.identity.authenticator.cached(issued.accessToken), verified)
+    await harness.identity.service.deleteServiceKey(name, 'k1', actor)
+    assert.deepEqual(await failure(() => harness.identity.authenticator.cached(issued.accessToken)), {
+      code: 'ERR_TOKEN_REVOKED',
+      detail: 'service key or instance no longer exists',
+    })
+  })
+
+  test('a token sharing only the tail of a cached token (the cache key) is verified in full and refused', async () => {
+    const { token } = await tokenFor()
+    const [header, payload, signature] = token.split('.') as [string, string, string]
+    const claimsOf = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>
+    // Same signature (so the same last 32 characters), another payload: a forgery.
+    const forged = `${header}.${Buffer.from(JSON.stringify({ ...claimsOf, scope: [...(claimsOf.scope as string[]), 'x.Admin'] })).toString('base64url')}.${signature}`
+    assert.equal(forged.slice(-32), token.slice(-32))
+    assert.equal(harness.identity.authenticator.cached(forged), undefined)
+    const refused = await failure(() => harness.identity.authenticator.authenticate(forged))
+    assert.equal(refused.code, 'ERR_TOKEN_INVALID')
+    assert.match(refused.detail ?? '', /^verification failed \(ERR_JWS_SIGNATURE_VERIFICATION_FAILED\)$/)
+    // The genuine token is still answered from the cache.
+    const genuine = harness.identity.authenticator.authenticate(token)
+    assert.equal(genuine instanceof Promise, false)
+  })
+
   test('the verified-token cache stays within its bound', () => {
     assert.ok(harness.identity.authenticator.cacheSize() <= harness.config.tokens.verifiedCacheSize)
   })

@@ -1,0 +1,71 @@
+/**
+ * Micro-benchmarks behind three choices on the flow proxy's hot path (docs/performance.md):
+ *   - reading the bearer token without the token68 scan, which runs only for a token the cache does not know;
+ *   - the verified-token cache keyed by the token's last 32 characters, with a whole-token equality check,
+ *     instead of by the whole token (a fresh 800-character string per request, hashed by the Map);
+ *   - the trace id sliced out of the correlation UUID instead of replaceAll + toLowerCase.
+ * Each header string is made fresh per iteration, as Node's HTTP parser makes it per request.
+ *   scripts/node.sh node bench/micro/runtime-hot-path.ts
+ */
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage } from 'node:http'
+import { readBearer, token68Problem } from '../../src/runtime/bearer.ts'
+
+const iterations = 200_000
+const rounds = 5
+// The shape of a Flowgate ES256 access token: header, XSUAA-shaped claims, 86-character signature.
+const token = `eyJ${'a'.repeat(180)}.${'b'.repeat(420)}.${'cDeF9_-x'.repeat(10)}Q1`
+const header = Buffer.from(`Bearer ${token}`, 'latin1')
+const host = Buffer.from('flowgate.example.com', 'latin1')
+let sink = 0
+
+function freshRequest(): IncomingMessage {
+  return {
+    rawHeaders: ['Host', host.toString('latin1'), 'Authorization', header.toString('latin1')],
+  } as unknown as IncomingMessage
+}
+
+const wholeKeyed = new Map([[token, token]])
+const tailKeyed = new Map([[token.slice(-32), token]])
+const into = { token: null, problem: null }
+
+const cases: Record<string, () => void> = {
+  'fresh request (subtracted from the others)': () => {
+    sink += freshRequest().rawHeaders.length
+  },
+  'readBearer + token68 scan + whole-token Map (before)': () => {
+    const read = readBearer(freshRequest(), into)
+    if (token68Problem(read.token as string) !== null) throw new Error('not a token68')
+    if (wholeKeyed.get(read.token as string) === undefined) throw new Error('miss')
+  },
+  'readBearer + tail-keyed Map + equality (after)': () => {
+    const read = readBearer(freshRequest(), into)
+    const tok = read.token as string
+    if (tailKeyed.get(tok.slice(tok.length - 32)) !== tok) throw new Error('miss')
+  },
+  'trace id: randomUUID + replaceAll + toLowerCase (before)': () => {
+    sink += randomUUID().replaceAll('-', '').toLowerCase().length
+  },
+  'trace id: randomUUID + slices (after)': () => {
+    const u = randomUUID()
+    sink += (u.slice(0, 8) + u.slice(9, 13) + u.slice(14, 18) + u.slice(19, 23) + u.slice(24)).length
+  },
+}
+
+const results = new Map<string, number[]>()
+for (let round = 0; round < rounds; round++) {
+  for (const [name, run] of Object.entries(cases)) {
+    const started = process.hrtime.bigint()
+    for (let i = 0; i < iterations; i++) run()
+    const ns = Number(process.hrtime.bigint() - started) / iterations
+    results.set(name, [...(results.get(name) ?? []), ns])
+  }
+}
+const median = (values: number[]) =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number
+const base = median(results.get('fresh request (subtracted from the others)') ?? [0])
+for (const [name, values] of results) {
+  const ns = name.startsWith('fresh') || name.startsWith('trace') ? median(values) : median(values) - base
+  console.log(`${ns.toFixed(0).padStart(6)} ns  ${name}`)
+}
+if (sink < 0) console.log(sink)
