@@ -10,6 +10,7 @@ import { createLogger, type Logger } from '../lib/logger.ts'
 import { resolveTlsMaterial } from '../lib/tls-material.ts'
 import { createTokenEndpoints } from '../oauth/token-endpoints.ts'
 import { type AccessLog, createAccessLog } from '../runtime/access-log.ts'
+import { startAccessRecordWriter } from '../runtime/access-record-writer.ts'
 import { createFlowProxy } from '../runtime/flow-proxy.ts'
 import { createSecretBox, loadMasterKey } from '../secrets/master-key.ts'
 import { createChangeFeed } from '../store/change-feed.ts'
@@ -84,6 +85,21 @@ export async function startGateway(
     })
     cleanups.push(() => store.close())
     await store.migrate()
+    // Access records are written by a worker thread with its own store connection, so the event loop
+    // never blocks on their I/O (docs/runtime.md). Started once the store is migrated and awaited
+    // where the access log is built, so its module loading overlaps the identity start. Cleanups run
+    // in reverse: the access log is flushed after the runtime listener drained, the worker closes
+    // after it, the main store last.
+    const accessRecordsStarting = startAccessRecordWriter({
+      store: { url: config.store.url, dataDir: config.dataDir, poolSize: config.store.poolSize },
+      logger,
+    })
+    // Handled here too, so a failure before it is awaited is not an unhandled rejection.
+    accessRecordsStarting.catch(() => {})
+    cleanups.push(async () => {
+      const writer = await accessRecordsStarting.catch(() => null)
+      await writer?.close()
+    })
 
     const feed = createChangeFeed(store, { intervalMs: config.store.pollIntervalMs, logger })
     // Started before the initial loads so that changes committed meanwhile are still delivered.
@@ -115,8 +131,9 @@ export async function startGateway(
       onChange: () => feed.poke(),
     })
 
+    const accessRecords = await accessRecordsStarting
     const accessLog = createAccessLog({
-      store,
+      store: accessRecords,
       batchSize: config.accessLog.batchSize,
       flushIntervalMs: config.accessLog.flushIntervalMs,
       maxBuffered: config.accessLog.maxBuffered,

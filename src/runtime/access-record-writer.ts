@@ -1,0 +1,222 @@
+import { once } from 'node:events'
+import { Worker } from 'node:worker_threads'
+import { type ErrorCode, FlowgateError } from '../lib/errors.ts'
+import type { Logger } from '../lib/logger.ts'
+import type { OpenStoreOptions } from '../store/open-store.ts'
+import type { AccessRecord, Store } from '../store/types.ts'
+import { type EncodedAccessRecords, encodeAccessRecords } from './access-record-batch.ts'
+
+export interface AccessRecordWriterOptions {
+  /** The main store's options; the worker opens its own connection with them and does not migrate. */
+  readonly store: Pick<OpenStoreOptions, 'url' | 'dataDir' | 'poolSize'>
+  readonly logger: Logger
+  /** Longest wait for the worker to close its connection before it is terminated (default 10 s). */
+  readonly closeTimeoutMs?: number
+  /** The worker's module; tests substitute one that crashes. */
+  readonly workerUrl?: URL
+}
+
+/** The AccessLog's sink: `insertAccessRecords` runs in the worker thread, never on the event loop. */
+export interface AccessRecordWriter extends Pick<Store, 'insertAccessRecords'> {
+  /** Waits for the batches sent, closes the worker's store connection and ends the thread. */
+  close(): Promise<void>
+}
+
+/** What the worker is started with. */
+export interface AccessRecordWorkerData {
+  readonly store: Pick<OpenStoreOptions, 'url' | 'dataDir' | 'poolSize'>
+}
+
+export type WorkerRequest =
+  | { readonly type: 'insert'; readonly id: number; readonly batch: EncodedAccessRecords }
+  | { readonly type: 'close' }
+
+export interface SerializedError {
+  readonly code: ErrorCode
+  readonly detail: string
+}
+
+export type WorkerReply =
+  | { readonly type: 'ready' }
+  | { readonly type: 'failed'; readonly error: SerializedError }
+  | { readonly type: 'inserted'; readonly id: number }
+  | { readonly type: 'insert-failed'; readonly id: number; readonly error: SerializedError }
+  | { readonly type: 'closed'; readonly error?: SerializedError }
+  | { readonly type: 'log'; readonly entry: Record<string, unknown> }
+
+const defaultWorkerUrl = new URL('./access-record-worker.ts', import.meta.url)
+
+function revive(error: SerializedError): FlowgateError {
+  return new FlowgateError(error.code, { detail: `access-record worker: ${error.detail}` })
+}
+
+function unavailable(detail: string, cause?: unknown): FlowgateError {
+  return new FlowgateError('ERR_STORE_UNAVAILABLE', {
+    detail,
+    ...(cause === undefined ? {} : { cause }),
+  })
+}
+
+const pinoLevels: Record<number, 'debug' | 'info' | 'warn' | 'error'> = {
+  20: 'debug',
+  30: 'info',
+  40: 'warn',
+  50: 'error',
+  60: 'error',
+}
+
+interface Started {
+  readonly worker: Worker
+  /** Batches posted and not yet answered. */
+  readonly pending: Map<number, { resolve(): void; reject(error: Error): void }>
+}
+
+/**
+ * Writes access records in one worker thread with its own store connection, so that neither
+ * Kysely's statement building nor SQLite's synchronous writes (nor pg's protocol work) run on the
+ * gateway's event loop. Each batch is encoded (access-record-batch.ts), posted, and its promise
+ * settles with the worker's answer: a store error rejects it, so the AccessLog keeps the records
+ * and retries them. A worker that exits unexpectedly is logged, every unanswered batch is rejected
+ * (a batch the worker had committed just before may then be written twice: at least once, never
+ * silently lost), and the next batch starts a new worker.
+ *
+ * Resolves once the worker has opened the store; rejects (ERR_STORE_UNAVAILABLE, or the store's
+ * error) when it cannot.
+ */
+export async function startAccessRecordWriter(
+  options: AccessRecordWriterOptions,
+): Promise<AccessRecordWriter> {
+  const { logger } = options
+  const workerUrl = options.workerUrl ?? defaultWorkerUrl
+  const closeTimeoutMs = options.closeTimeoutMs ?? 10_000
+  const workerData: AccessRecordWorkerData = {
+    store: { url: options.store.url, dataDir: options.store.dataDir, poolSize: options.store.poolSize },
+  }
+
+  let current: Started | null = null
+  let starting: Promise<Started> | null = null
+  let nextId = 0
+  let closing: Promise<void> | null = null
+
+  function spawn(): Promise<Started> {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(workerUrl, { workerData, name: 'flowgate access records' })
+      const started: Started = { worker, pending: new Map() }
+      let ready = false
+      let crash: unknown
+      worker.on('message', (message: WorkerReply) => {
+        switch (message.type) {
+          case 'ready':
+            ready = true
+            // Idle, the worker does not keep the process alive; it is ref'd while batches are out.
+            worker.unref()
+            resolve(started)
+            return
+          case 'failed':
+            reject(revive(message.error))
+            return
+          case 'inserted':
+          case 'insert-failed': {
+            const waiting = started.pending.get(message.id)
+            started.pending.delete(message.id)
+            if (started.pending.size === 0 && closing === null) worker.unref()
+            if (message.type === 'inserted') waiting?.resolve()
+            else waiting?.reject(revive(message.error))
+            return
+          }
+          case 'closed':
+            if (message.error !== undefined) {
+              logger.error({ err: revive(message.error) }, 'access-record worker could not close its store')
+            }
+            return
+          case 'log': {
+            const { level, msg, time: _time, pid: _pid, hostname: _hostname, ...fields } = message.entry
+            logger[pinoLevels[level as number] ?? 'warn'](
+              { ...fields, thread: 'access records' },
+              String(msg),
+            )
+            return
+          }
+        }
+      })
+      // An uncaught exception in the worker; 'exit' follows.
+      worker.on('error', (error) => {
+        crash = error
+      })
+      worker.on('exit', (exitCode) => {
+        if (current === started) current = null
+        if (!ready) {
+          reject(
+            unavailable(
+              `the access-record worker exited with code ${exitCode} before it opened the store`,
+              crash,
+            ),
+          )
+          return
+        }
+        const unanswered = started.pending.size
+        const error = unavailable(
+          `the access-record worker exited with code ${exitCode} before answering ${unanswered} batch(es)`,
+          crash,
+        )
+        for (const waiting of started.pending.values()) waiting.reject(error)
+        started.pending.clear()
+        if (closing === null || unanswered > 0) {
+          logger.error(
+            { err: crash ?? error, exitCode, unanswered },
+            'access-record worker exited unexpectedly; its unanswered batches stay buffered and a new worker writes the next one',
+          )
+        }
+      })
+    })
+  }
+
+  async function ready(): Promise<Started> {
+    if (current !== null) return current
+    starting ??= spawn().finally(() => {
+      starting = null
+    })
+    const started = await starting
+    current = started
+    return started
+  }
+
+  current = await ready()
+
+  return {
+    async insertAccessRecords(records: readonly AccessRecord[]) {
+      if (records.length === 0) return
+      if (closing !== null) throw unavailable('the access-record writer is closed')
+      const { worker, pending } = await ready()
+      const batch = encodeAccessRecords(records)
+      const id = nextId++
+      await new Promise<void>((resolve, reject) => {
+        pending.set(id, { resolve, reject })
+        if (pending.size === 1) worker.ref()
+        const request: WorkerRequest = { type: 'insert', id, batch }
+        worker.postMessage(request, [batch.numbers.buffer])
+      })
+    },
+
+    close() {
+      closing ??= (async () => {
+        const started = current ?? (await starting?.catch(() => null)) ?? null
+        if (started === null) return
+        const { worker } = started
+        worker.ref()
+        const exited = once(worker, 'exit')
+        const timer = setTimeout(() => {
+          logger.error({ closeTimeoutMs }, 'access-record worker did not close in time; terminating it')
+          void worker.terminate()
+        }, closeTimeoutMs)
+        try {
+          worker.postMessage({ type: 'close' } satisfies WorkerRequest)
+          await exited
+        } finally {
+          clearTimeout(timer)
+        }
+      })()
+      return closing
+    },
+  }
+}

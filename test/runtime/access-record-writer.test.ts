@@ -1,0 +1,337 @@
+import assert from 'node:assert/strict'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { describe, test } from 'node:test'
+import BetterSqlite3 from 'better-sqlite3'
+import pg from 'pg'
+import { FlowgateError } from '../../src/lib/errors.ts'
+import { createLogger } from '../../src/lib/logger.ts'
+import { createAccessLog } from '../../src/runtime/access-log.ts'
+import { decodeAccessRecords, encodeAccessRecords } from '../../src/runtime/access-record-batch.ts'
+import { type AccessRecordWriter, startAccessRecordWriter } from '../../src/runtime/access-record-writer.ts'
+import type { AccessRecord, Store } from '../../src/store/types.ts'
+import { type OpenedBackend, postgresDatabaseUrl, storeBackends } from '../helpers/databases.ts'
+
+const crashingWorker = new URL('../helpers/crashing-access-record-worker.ts', import.meta.url)
+
+function accessRecord(n: number, overrides: Partial<AccessRecord> = {}): AccessRecord {
+  return {
+    time: Date.UTC(2026, 0, 1) + n,
+    correlationId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+    clientId: 'sb-a!b1|it-rt-flowgate!b1',
+    instanceId: 'instance-a',
+    flow: '/orders',
+    method: 'POST',
+    path: '/http/orders',
+    status: 200,
+    upstreamStatus: 200,
+    bytesIn: 10 * n,
+    bytesOut: 20 * n,
+    durationMs: 3,
+    upstreamDurationMs: 2,
+    reason: null,
+    sourceAddress: '192.0.2.1',
+    ...overrides,
+  }
+}
+
+/** A rejected call: every nullable field null, and strings beyond ASCII. */
+function rejectedRecord(n: number): AccessRecord {
+  return accessRecord(n, {
+    clientId: null,
+    instanceId: null,
+    flow: null,
+    method: 'GET',
+    path: '/http/b\u00e4ckerei/\u{1f950}',
+    status: 401,
+    upstreamStatus: null,
+    bytesIn: 0,
+    bytesOut: 0,
+    upstreamDurationMs: null,
+    reason: 'ERR_TOKEN_MISSING',
+    sourceAddress: null,
+  })
+}
+
+function capturedLogger(): {
+  logger: ReturnType<typeof createLogger>
+  lines: () => Record<string, unknown>[]
+} {
+  let text = ''
+  const logger = createLogger(
+    'info',
+    new Writable({
+      write(chunk, _encoding, done) {
+        text += chunk.toString()
+        done()
+      },
+    }),
+  )
+  return {
+    logger,
+    lines: () =>
+      text
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+  }
+}
+
+async function stored(store: Store): Promise<AccessRecord[]> {
+  const page = await store.queryAccessRecords({ limit: 1000 })
+  return [...page.items].sort((a, b) => a.time - b.time)
+}
+
+function writerFor(
+  opened: OpenedBackend,
+  logger: ReturnType<typeof createLogger>,
+  workerUrl?: URL,
+): Promise<AccessRecordWriter> {
+  return startAccessRecordWriter({
+    store: { url: opened.url, dataDir: opened.dataDir, poolSize: 2 },
+    logger,
+    ...(workerUrl === undefined ? {} : { workerUrl }),
+  })
+}
+
+/**
+ * better-sqlite3 objects must never become garbage (see src/store/sqlite/sqlite-database.ts): the
+ * test's own connections are kept for the life of the process and use exec() only.
+ */
+const sqliteConnections: BetterSqlite3.Database[] = []
+
+/** Runs DDL on the test database through a connection of the test's own. */
+async function ddl(opened: OpenedBackend, statement: string): Promise<void> {
+  if (opened.url === '') {
+    const connection = new BetterSqlite3(join(opened.dataDir, 'flowgate.db'))
+    sqliteConnections.push(connection)
+    connection.exec(`pragma busy_timeout = 5000; ${statement}`)
+    connection.close()
+    return
+  }
+  const client = new pg.Client({ connectionString: opened.url })
+  await client.connect()
+  try {
+    await client.query(statement)
+  } finally {
+    await client.end()
+  }
+}
+
+describe('access-record batch encoding', () => {
+  test('decoding gives back every field of every record, nulls and non-ASCII strings included', () => {
+    const records = [accessRecord(1), rejectedRecord(2), accessRecord(3, { path: '', correlationId: '' })]
+    assert.deepEqual(decodeAccessRecords(encodeAccessRecords(records)), records)
+    assert.deepEqual(decodeAccessRecords(encodeAccessRecords([])), [])
+  })
+
+  test('a malformed batch is refused, not half decoded', () => {
+    const encoded = encodeAccessRecords([accessRecord(1)])
+    assert.throws(() => decodeAccessRecords({ text: encoded.text, numbers: encoded.numbers.subarray(1) }), {
+      name: 'TypeError',
+      message: 'encoded access records: 14 numbers is not a multiple of 15',
+    })
+    assert.throws(() => decodeAccessRecords({ text: `${encoded.text}x`, numbers: encoded.numbers }), {
+      name: 'TypeError',
+      message: 'encoded access records: text longer than its strings',
+    })
+  })
+})
+
+for (const backend of storeBackends()) {
+  describe(`access records through the worker (${backend.name})`, () => {
+    test('the access log writes whole records through the worker; flush and close resolve when written', async () => {
+      const opened = await backend.open()
+      const { logger, lines } = capturedLogger()
+      const writer = await writerFor(opened, logger)
+      const log = createAccessLog({
+        store: writer,
+        batchSize: 3,
+        flushIntervalMs: 60_000,
+        maxBuffered: 100,
+        logger,
+      })
+      try {
+        for (let n = 1; n <= 7; n++) log.record(n % 2 === 0 ? rejectedRecord(n) : accessRecord(n))
+        await log.flush()
+        const expected = [1, 2, 3, 4, 5, 6, 7].map((n) => (n % 2 === 0 ? rejectedRecord(n) : accessRecord(n)))
+        assert.deepEqual(await stored(opened.store), expected)
+        assert.deepEqual(log.stats(), { written: 7, dropped: 0, buffered: 0, failedFlushes: 0 })
+
+        log.record(accessRecord(8))
+        log.record(accessRecord(9))
+        await log.close()
+        await writer.close()
+        assert.deepEqual(await stored(opened.store), [...expected, accessRecord(8), accessRecord(9)])
+        assert.deepEqual(log.stats(), { written: 9, dropped: 0, buffered: 0, failedFlushes: 0 })
+        assert.deepEqual(lines(), [], 'nothing logged')
+        await assert.rejects(writer.insertAccessRecords([accessRecord(10)]), {
+          code: 'ERR_STORE_UNAVAILABLE',
+          detail: 'the access-record writer is closed',
+        })
+      } finally {
+        await log.close()
+        await writer.close()
+        await opened.drop()
+      }
+    })
+
+    test('a store error in the worker rejects the batch: the records stay buffered and are retried', async () => {
+      const opened = await backend.open()
+      const { logger, lines } = capturedLogger()
+      const writer = await writerFor(opened, logger)
+      const log = createAccessLog({
+        store: writer,
+        batchSize: 2,
+        flushIntervalMs: 60_000,
+        maxBuffered: 10,
+        logger,
+        reportIntervalMs: 0,
+      })
+      try {
+        await ddl(opened, 'alter table access_records rename to access_records_away')
+        for (let n = 1; n <= 3; n++) log.record(accessRecord(n))
+        await log.flush()
+        // One write when the batch filled, one more from flush(): both rejected by the worker.
+        assert.deepEqual(log.stats(), { written: 0, dropped: 0, buffered: 3, failedFlushes: 2 })
+        const report = lines().findLast((line) => line.msg === 'access records could not be written')
+        assert.equal(report?.level, 50)
+        assert.equal(report?.buffered, 3)
+        const err = report?.err as { code: string; detail: string }
+        assert.match(err.detail, /^access-record worker: .*access_records/)
+
+        await ddl(opened, 'alter table access_records_away rename to access_records')
+        const deadline = Date.now() + 10_000
+        while (log.stats().written < 3) {
+          // A PostgreSQL connection may still have the old table's plan: retry as the timer would.
+          assert.ok(Date.now() < deadline, 'records written once the table is back')
+          await new Promise((resolve) => setTimeout(resolve, 50))
+          await log.flush()
+        }
+        assert.deepEqual(
+          await stored(opened.store),
+          [1, 2, 3].map((n) => accessRecord(n)),
+        )
+        assert.equal(log.stats().buffered, 0)
+        assert.equal(log.stats().dropped, 0)
+      } finally {
+        await log.close()
+        await writer.close()
+        await opened.drop()
+      }
+    })
+
+    test('a worker that exits unexpectedly is logged, its batch rejected and kept, and a new worker writes', async () => {
+      const opened = await backend.open()
+      const { logger, lines } = capturedLogger()
+      const writer = await writerFor(opened, logger, crashingWorker)
+      const log = createAccessLog({
+        store: writer,
+        batchSize: 10,
+        flushIntervalMs: 60_000,
+        maxBuffered: 100,
+        logger,
+      })
+      try {
+        await assert.rejects(writer.insertAccessRecords([accessRecord(1, { path: '/crash' })]), (error) => {
+          assert.ok(error instanceof FlowgateError)
+          assert.equal(error.code, 'ERR_STORE_UNAVAILABLE')
+          assert.equal(
+            error.detail,
+            'the access-record worker exited with code 70 before answering 1 batch(es)',
+          )
+          return true
+        })
+        const crash = lines().find((line) => line.msg?.toString().startsWith('access-record worker exited'))
+        assert.deepEqual(
+          { level: crash?.level, exitCode: crash?.exitCode, unanswered: crash?.unanswered, msg: crash?.msg },
+          {
+            level: 50,
+            exitCode: 70,
+            unanswered: 1,
+            msg: 'access-record worker exited unexpectedly; its unanswered batches stay buffered and a new worker writes the next one',
+          },
+        )
+
+        // Through the access log: the batch that crashes the worker stays buffered, never lost.
+        log.record(accessRecord(2))
+        log.record(accessRecord(3, { path: '/crash' }))
+        await log.flush()
+        assert.deepEqual(log.stats(), { written: 0, dropped: 0, buffered: 2, failedFlushes: 1 })
+
+        // A new worker writes the next batch.
+        await writer.insertAccessRecords([accessRecord(4)])
+        assert.deepEqual(await stored(opened.store), [accessRecord(4)])
+      } finally {
+        await log.close()
+        await writer.close()
+        await opened.drop()
+      }
+    })
+
+    test('the worker does not migrate: on an empty database it starts, and its inserts fail', async () => {
+      const opened = await backend.open({ migrate: false })
+      const { logger } = capturedLogger()
+      const writer = await writerFor(opened, logger)
+      try {
+        await assert.rejects(writer.insertAccessRecords([accessRecord(1)]), (error) => {
+          assert.ok(error instanceof FlowgateError)
+          assert.match(error.detail ?? '', /^access-record worker: .*access_records/)
+          return true
+        })
+        assert.equal(await opened.store.isMigrated(), false)
+      } finally {
+        await writer.close()
+        await opened.drop()
+      }
+    })
+  })
+}
+
+describe('access-record writer start', () => {
+  test('fails clearly when the worker cannot open SQLite', async () => {
+    const opened = await storeBackends()[0]!.open()
+    const notADirectory = join(opened.dataDir, 'file')
+    writeFileSync(notADirectory, '')
+    try {
+      await assert.rejects(
+        startAccessRecordWriter({
+          store: { url: '', dataDir: join(notADirectory, 'data') },
+          logger: capturedLogger().logger,
+        }),
+        (error) => {
+          assert.ok(error instanceof FlowgateError)
+          assert.equal(error.code, 'ERR_STORE_UNAVAILABLE')
+          assert.match(
+            error.detail ?? '',
+            /^access-record worker: cannot open SQLite database .*\/file\/data\/flowgate\.db: /,
+          )
+          return true
+        },
+      )
+    } finally {
+      await opened.drop()
+    }
+  })
+
+  test('fails clearly when the worker cannot reach PostgreSQL', async () => {
+    const { logger, lines } = capturedLogger()
+    await assert.rejects(
+      startAccessRecordWriter({
+        store: { url: postgresDatabaseUrl('flowgate_test_no_such_database'), dataDir: '', poolSize: 1 },
+        logger,
+      }),
+      (error) => {
+        assert.ok(error instanceof FlowgateError)
+        assert.equal(error.code, 'ERR_STORE_UNAVAILABLE')
+        assert.match(error.detail ?? '', /^access-record worker: .*flowgate_test_no_such_database/)
+        return true
+      },
+    )
+    assert.ok(
+      lines().every((line) => !JSON.stringify(line).includes('password')),
+      'no credentials logged',
+    )
+  })
+})

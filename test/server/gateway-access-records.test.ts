@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict'
+import { describe, test } from 'node:test'
+import { request } from 'undici'
+import type { AccessRecord } from '../../src/store/types.ts'
+import { storeBackends } from '../helpers/databases.ts'
+import { startTestGateway } from '../helpers/gateway.ts'
+import { startTestSimulator } from '../helpers/simulator.ts'
+
+describe('gateway shutdown and access records', () => {
+  for (const backend of storeBackends()) {
+    test(`the record of a call in flight at close() is written before close() resolves (${backend.name})`, async (t) => {
+      const cpi = await startTestSimulator({ auth: 'none' })
+      t.after(() => cpi.close())
+      cpi.setBehaviour('/slow', { delayMs: 300 })
+      const opened = await backend.open()
+      t.after(() => opened.drop())
+      // No timer flush: only the shutdown path can write the record.
+      const env = await startTestGateway({
+        dataDir: opened.dataDir,
+        'store.url': opened.url,
+        'accessLog.flushIntervalMs': 600_000,
+      })
+      const { identity, flows } = env.gateway
+      const admin = { actor: 'test', sourceAddress: null }
+      await flows.createFlow({ address: '/slow', upstream: `${cpi.url}/http/slow`, csrf: false }, admin)
+      const instance = await identity.createInstance(
+        'partner',
+        'integration-flow',
+        { roles: ['ESBMessaging.send'] },
+        admin,
+      )
+      const key = await identity.createServiceKey('partner', 'k1', {}, admin)
+      const tokenResponse = await request(`${env.gateway.runtimeUrl}/oauth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_id: key.oauth.clientid,
+          client_secret: key.oauth.clientsecret,
+        }).toString(),
+        dispatcher: env.dispatcher,
+      })
+      const { access_token: token } = (await tokenResponse.body.json()) as { access_token: string }
+
+      const inFlight = request(`${env.gateway.runtimeUrl}/http/slow`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+        body: 'order',
+        dispatcher: env.dispatcher,
+      })
+      await cpi.waitForRequest((r) => r.path === '/http/slow')
+      const closed = env.close()
+      const response = await inFlight
+      const body = await response.body.text()
+      assert.equal(response.statusCode, 200)
+      await closed
+
+      const page = await opened.store.queryAccessRecords({ limit: 10, flow: '/slow' })
+      assert.equal(page.items.length, 1)
+      const record = page.items[0] as AccessRecord
+      assert.ok(record.durationMs >= 300 && (record.upstreamDurationMs ?? 0) >= 300)
+      assert.deepEqual(
+        { ...record, time: 0, durationMs: 0, upstreamDurationMs: 0 },
+        {
+          time: 0,
+          correlationId: response.headers['x-correlation-id'],
+          clientId: key.oauth.clientid,
+          instanceId: instance.id,
+          flow: '/slow',
+          method: 'POST',
+          path: '/http/slow',
+          status: 200,
+          upstreamStatus: 200,
+          bytesIn: 5,
+          bytesOut: Buffer.byteLength(body),
+          durationMs: 0,
+          upstreamDurationMs: 0,
+          reason: null,
+          sourceAddress: '127.0.0.1',
+        },
+      )
+      assert.ok(
+        env.logs.every((line) => !line.includes('access-record worker')),
+        'the worker closed without errors',
+      )
+    })
+  }
+})
