@@ -25,8 +25,8 @@ const usage = `Usage: npm run bench -- [--quick] [--rounds N] [--duration SECOND
   --duration S    seconds per round (default 5; --quick 2)
   --only LIST     comma-separated subset of: runtime,token,scale,cache,stream,verify
   --strict        exit with status 1 when a target is missed
-  --algorithm A   token signing algorithm for Flowgate, oidc-provider and the limits: RS256 (default),
-                  ES256 or EdDSA
+  --algorithm A   token signing algorithm for Flowgate, oidc-provider and the limits: ES256 (default,
+                  as Flowgate's tokens.algorithm), RS256 or EdDSA
   --profile NAME  write a CPU profile of server NAME (floor, peer, flowgate, upstream, oidc-provider)
                   to bench/results/profiles/ (open it in Chrome DevTools; slows that server down)
   --before DIR    also run Flowgate from another checkout of this repository (e.g. \`git worktree add
@@ -88,7 +88,7 @@ const largeSize: ScaleSize = quick
   : { flows: 10_000, serviceKeys: 100_000 }
 const streamBytes = quick ? 2 ** 28 : 2 ** 30
 const algorithms = ['RS256', 'ES256', 'EdDSA'] as const
-const algorithm = (values.algorithm ?? 'RS256') as (typeof algorithms)[number]
+const algorithm = (values.algorithm ?? 'ES256') as (typeof algorithms)[number]
 if (!algorithms.includes(algorithm)) {
   console.error(`--algorithm must be one of ${algorithms.join(', ')}\n\n${usage}`)
   process.exit(2)

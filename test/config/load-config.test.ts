@@ -28,7 +28,7 @@ describe('loadConfig', () => {
     const config = loadConfig({ env: {} })
     assert.equal(config.runtime.port, 8443)
     assert.equal(config.admin.host, '127.0.0.1')
-    assert.equal(config.tokens.algorithm, 'RS256')
+    assert.equal(config.tokens.algorithm, 'ES256')
     assert.deepEqual(config.runtime.trustedProxies, [])
     assert.equal(config.tls.minVersion, 'TLSv1.2')
     assert.ok(Object.isFrozen(config))
@@ -39,7 +39,7 @@ describe('loadConfig', () => {
   })
 
   test('YAML file, then environment variables, then overrides', () => {
-    const file = yamlFile('runtime:\n  port: 9443\n  host: 127.0.0.1\ntokens:\n  algorithm: ES256\n')
+    const file = yamlFile('runtime:\n  port: 9443\n  host: 127.0.0.1\ntokens:\n  algorithm: RS256\n')
     const config = loadConfig({
       file,
       env: { FLOWGATE_RUNTIME_PORT: '10443', FLOWGATE_RUNTIME_TRUSTED_PROXIES: '10.0.0.1, 10.0.0.2' },
@@ -47,7 +47,7 @@ describe('loadConfig', () => {
     })
     assert.equal(config.runtime.port, 10443)
     assert.equal(config.runtime.host, '127.0.0.1')
-    assert.equal(config.tokens.algorithm, 'ES256')
+    assert.equal(config.tokens.algorithm, 'RS256')
     assert.deepEqual(config.runtime.trustedProxies, ['10.0.0.1', '10.0.0.2'])
     assert.equal(config.admin.port, 0)
   })

@@ -37,7 +37,7 @@ for (const backendType of storeBackends()) {
       return (await backend.store.listAuditEvents({ action, limit: 100 })).items
     }
 
-    test('first start: one active and one next key, both published, private keys sealed', async () => {
+    test('first start: one active and one next ES256 key (the default), both published, private keys sealed', async () => {
       const keys = await backend.store.listSigningKeys()
       const { active, next } = await states()
       assert.equal(active?.length, 1)
@@ -51,8 +51,9 @@ for (const backendType of storeBackends()) {
         [...(active ?? []), ...(next ?? [])].sort(),
       )
       for (const jwk of published.keys) {
-        assert.deepEqual(Object.keys(jwk).sort(), ['alg', 'e', 'kid', 'kty', 'n', 'use'])
-        assert.equal(jwk.alg, 'RS256')
+        assert.deepEqual(Object.keys(jwk).sort(), ['alg', 'crv', 'kid', 'kty', 'use', 'x', 'y'])
+        assert.equal(jwk.alg, 'ES256')
+        assert.equal(jwk.crv, 'P-256')
         assert.equal(jwk.use, 'sig')
       }
       for (const key of keys) {
@@ -175,7 +176,7 @@ for (const backendType of storeBackends()) {
   })
 }
 
-for (const algorithm of ['ES256', 'EdDSA'] as const) {
+for (const algorithm of ['RS256', 'EdDSA'] as const) {
   describe(`signing algorithm ${algorithm}`, () => {
     let backend: OpenedBackend
     let node: OAuthHarness
@@ -192,10 +193,10 @@ for (const algorithm of ['ES256', 'EdDSA'] as const) {
       const published = node.identity.keyRing.publishedKeys()
       assert.deepEqual(
         published.map((jwk) => [jwk.alg, jwk.kty, jwk.crv]),
-        algorithm === 'ES256'
+        algorithm === 'RS256'
           ? [
-              ['ES256', 'EC', 'P-256'],
-              ['ES256', 'EC', 'P-256'],
+              ['RS256', 'RSA', undefined],
+              ['RS256', 'RSA', undefined],
             ]
           : [
               ['EdDSA', 'OKP', 'Ed25519'],
@@ -215,3 +216,52 @@ for (const algorithm of ['ES256', 'EdDSA'] as const) {
     })
   })
 }
+
+describe('a configured algorithm other than the ring keys', () => {
+  let backend: OpenedBackend
+  before(async () => {
+    backend = await (storeBackends()[0] as ReturnType<typeof storeBackends>[number]).open()
+  })
+  after(async () => {
+    await backend.drop()
+  })
+
+  test('existing keys keep theirs; the new one arrives as next, and signs only after the next rotation', async () => {
+    const clock = testClock()
+    const rsa = await startOAuthHarness(backend.store, { clock, overrides: { 'tokens.algorithm': 'RS256' } })
+    await rsa.close()
+    const byState = async () => {
+      const keys = await backend.store.listSigningKeys()
+      const of = (state: string) => keys.filter((key) => key.state === state).map((key) => key.alg)
+      return { active: of('active'), next: of('next'), retired: of('retired') }
+    }
+
+    // The default (ES256) configured over a ring of RS256 keys: nothing is generated, RS256 signs.
+    const node = await startOAuthHarness(backend.store, { clock })
+    try {
+      assert.equal(node.config.tokens.algorithm, 'ES256')
+      assert.deepEqual(await byState(), { active: ['RS256'], next: ['RS256'], retired: [] })
+      assert.equal(node.identity.keyRing.signer().alg, 'RS256')
+
+      await node.identity.service.rotateSigningKey(actor)
+      assert.deepEqual(await byState(), { active: ['RS256'], next: ['ES256'], retired: ['RS256'] })
+      assert.equal(node.identity.keyRing.signer().alg, 'RS256')
+
+      await node.identity.service.rotateSigningKey(actor)
+      assert.deepEqual(await byState(), {
+        active: ['ES256'],
+        next: ['ES256'],
+        retired: ['RS256', 'RS256'],
+      })
+      await node.identity.service.createInstance('p', 'integration-flow', {}, actor)
+      const key = await node.identity.service.createServiceKey('p', 'k', {}, actor)
+      const entry = node.identity.index.client(key.oauth.clientid)!
+      const { accessToken } = await node.identity.issuer.issue({ ...entry, roles: [] })
+      const header = JSON.parse(Buffer.from(accessToken.split('.')[0] as string, 'base64url').toString())
+      assert.equal(header.alg, 'ES256')
+      assert.equal((await node.identity.authenticator.authenticate(accessToken)).clientId, key.oauth.clientid)
+    } finally {
+      await node.close()
+    }
+  })
+})

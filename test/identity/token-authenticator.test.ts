@@ -32,7 +32,11 @@ describe('token authenticator', () => {
 
   before(async () => {
     backend = await (storeBackends()[0] as ReturnType<typeof storeBackends>[number]).open()
-    harness = await startOAuthHarness(backend.store, { clock: testClock() })
+    // The negative cases below forge tokens with foreign RSA and EC keys against an RSA ring.
+    harness = await startOAuthHarness(backend.store, {
+      clock: testClock(),
+      overrides: { 'tokens.algorithm': 'RS256' },
+    })
     const instance = await harness.identity.service.createInstance(
       'partner-a',
       'integration-flow',

@@ -73,7 +73,7 @@ describe('POST /oauth/token', () => {
     })
     const iat = Math.floor(harness.clock.now() / 1000)
     assert.deepEqual(decodeProtectedHeader(token), {
-      alg: 'RS256',
+      alg: 'ES256',
       kid: harness.identity.keyRing.signer().kid,
       typ: 'at+jwt',
       jku: `${testPublicUrl}/token_keys`,
