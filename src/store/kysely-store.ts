@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { CompiledQuery, type Kysely, sql, type Transaction } from 'kysely'
+import { type Kysely, sql, type Transaction } from 'kysely'
 import { Migrator } from 'kysely/migration'
 import { auditHash, genesisHash } from '../audit/chain.ts'
 import { FlowgateError, isFlowgateError } from '../lib/errors.ts'
@@ -820,23 +820,22 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
         if (records.length === 0) return
         // One transaction without the write lock: access records are not in the change log and must
         // not wait behind administrative writes.
+        const insertRows = dialect.insertRows
+        if (insertRows !== undefined) {
+          // In-process SQLite has no round trip to save: one prepared single-row INSERT run per
+          // record, in one transaction on the raw connection, costs a fraction of Kysely building,
+          // binding and awaiting statements (bench/micro/access-record-insert.ts). The SQL is
+          // compiled once; Kysely's connection is held meanwhile so no Kysely transaction is open.
+          accessRecordInsert ??= db
+            .insertInto('access_records')
+            .values(accessRecordToRow(records[0] as AccessRecord))
+            .compile().sql
+          const sql = accessRecordInsert
+          const rows = records.map((record) => Object.values(accessRecordToRow(record)))
+          await db.connection().execute(async () => insertRows(sql, rows))
+          return
+        }
         await db.transaction().execute(async (tx) => {
-          if (dialect.name === 'sqlite') {
-            // In-process SQLite has no round trip to save: one prepared single-row INSERT run per
-            // record costs a fraction of building and binding a multi-row statement
-            // (bench/micro/access-record-insert.ts). Compiled once; the SQL text stays the same, so
-            // better-sqlite3 prepares it once (sqlite-database.ts).
-            accessRecordInsert ??= tx
-              .insertInto('access_records')
-              .values(accessRecordToRow(records[0] as AccessRecord))
-              .compile().sql
-            for (const record of records) {
-              // The compiled statement binds the row's values in the row's key order.
-              const values = Object.values(accessRecordToRow(record))
-              await tx.executeQuery(CompiledQuery.raw(accessRecordInsert, values))
-            }
-            return
-          }
           let start = 0
           for (const size of chunkSizes(records.length)) {
             await tx

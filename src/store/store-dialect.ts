@@ -19,6 +19,12 @@ export interface StoreDialect {
   classifyError(error: unknown): StoreErrorKind | undefined
   /** Where the database is, for error details (never credentials). */
   readonly location: string
+  /**
+   * SQLite only: runs one statement once per row inside one `BEGIN IMMEDIATE` transaction on the
+   * raw connection, synchronously, all rows or none. The caller holds Kysely's connection, so no
+   * Kysely transaction is open on it meanwhile. Used for access records, the store's only bulk write.
+   */
+  readonly insertRows?: (sql: string, rows: readonly (readonly unknown[])[]) => void
   /** Releases anything the Kysely instance does not own. */
   close(db: Kysely<Database>): Promise<void>
 }

@@ -908,6 +908,17 @@ for (const backend of storeBackends()) {
       assert.equal(await store.latestChange(), 0)
     })
 
+    test('access records: a batch is written whole or not at all', async () => {
+      const before = await store.queryAccessRecords({ limit: 1000 })
+      const good = accessRecord(20_001)
+      // NOT NULL violated by the second record: the first must not stay behind.
+      const bad = { ...accessRecord(20_002), method: null } as unknown as AccessRecord
+      await assert.rejects(store.insertAccessRecords([good, bad]))
+      assert.deepEqual(await store.queryAccessRecords({ limit: 1000 }), before)
+      await store.insertAccessRecords([good])
+      assert.deepEqual((await store.queryAccessRecords({ limit: 1 })).items, [good])
+    })
+
     test('change log: latest, paging by limit, pruning by age', async () => {
       clock = frozen
       await store.createRole({ name: 'A.a', description: null, builtIn: false, createdAt: frozen })

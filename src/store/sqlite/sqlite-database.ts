@@ -18,7 +18,8 @@ import type { StoreDialect, StoreErrorKind } from '../store-dialect.ts'
 /**
  * How long a writer waits for another process's write lock before giving up. better-sqlite3 waits
  * synchronously, blocking this process's event loop meanwhile: a second process (the CLI, a backup)
- * should hold write transactions only briefly, and one process should open the file only once.
+ * should hold write transactions only briefly. The gateway opens the file twice: its main connection
+ * and the access-record worker's (src/runtime/access-record-worker.ts), whose transactions are short.
  */
 const busyTimeoutMs = 5000
 
@@ -119,6 +120,11 @@ export function openSqliteDatabase(dataDir: string): { db: Kysely<Database>; dia
   }
   const cached = statementCache(database)
   const db = new Kysely<Database>({ dialect: new ImmediateTransactionDialect(cached) })
+  // better-sqlite3's transaction wrapper, made once: `.immediate` begins with BEGIN IMMEDIATE.
+  const insertRows = database.transaction((sql: string, rows: readonly (readonly unknown[])[]) => {
+    const statement = cached.prepare(sql) as unknown as BetterSqlite3.Statement
+    for (const row of rows) statement.run(row)
+  }).immediate
   return {
     db,
     dialect: {
@@ -128,6 +134,7 @@ export function openSqliteDatabase(dataDir: string): { db: Kysely<Database>; dia
       lockWrites: async () => {},
       boolean: (value) => (value ? 1 : 0),
       classifyError,
+      insertRows,
       // Kysely closes the file only if a query ever ran; an open handle left to the garbage collector
       // can crash better-sqlite3's finaliser.
       close: async () => cached.close(),
