@@ -79,7 +79,7 @@ export function evaluateTargets(report: Omit<BenchReport, 'finishedAt'>): Target
   const flowgateTokens = token?.comparison.contenders.flowgate?.median.requestsPerSecond
   outcomes.push(
     outcome(
-      `token endpoint vs oidc-provider (${token?.algorithm ?? 'RS256'})`,
+      `token endpoint vs oidc-provider (${token?.algorithm ?? 'ES256'})`,
       '≥ 1.5×',
       token?.comparison.pairs['flowgate/oidc-provider']?.throughputRatio,
       (v) => v >= 1.5,
