@@ -1,43 +1,13 @@
-/**
- * What `store.insertAccessRecords` costs per batch on SQLite (in the access-record worker, not on
- * the event loop, but it bounds how many records per second one worker writes), against Kysely's
- * multi-row INSERT in chunks (what the store did before, and still does on PostgreSQL). Two fresh
- * databases in a temporary directory, batches alternating between them; every batch has distinct
- * correlation ids, as in production.
- *
- *   scripts/node.sh node bench/micro/access-record-insert.ts [batchSize] [batches]
- */
-import { randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { openStore } from '../../src/store/open-store.ts'
 import { accessRecordToRow } from '../../src/store/rows.ts'
 import { openSqliteDatabase } from '../../src/store/sqlite/sqlite-database.ts'
-import type { AccessRecord } from '../../src/store/types.ts'
+import { accessRecordBatch } from './access-records.ts'
 
 const batchSize = Number(process.argv[2] ?? 500)
 const batches = Number(process.argv[3] ?? 200)
-
-function batch(count: number): AccessRecord[] {
-  return Array.from({ length: count }, (_, n) => ({
-    time: Date.now() + n,
-    correlationId: randomUUID(),
-    clientId: `sb-${n % 50}!b1|it-rt-flowgate!b1`,
-    instanceId: `instance-${n % 50}`,
-    flow: `/orders/${n % 20}`,
-    method: 'POST',
-    path: `/http/orders/${n % 20}`,
-    status: 200,
-    upstreamStatus: 200,
-    bytesIn: 512 + n,
-    bytesOut: 2048 + n,
-    durationMs: 3,
-    upstreamDurationMs: 2,
-    reason: n % 10 === 0 ? 'ERR_TOKEN_EXPIRED' : null,
-    sourceAddress: `192.0.2.${n % 250}`,
-  }))
-}
 
 function summary(name: string, times: number[]): string {
   // The first quarter warms up the JIT and SQLite's page cache.
@@ -66,8 +36,8 @@ try {
   const single: number[] = []
   const multi: number[] = []
   for (let round = 0; round < batches; round++) {
-    single.push(await timed(() => store.insertAccessRecords(batch(batchSize))))
-    const rows = batch(batchSize).map(accessRecordToRow)
+    single.push(await timed(() => store.insertAccessRecords(accessRecordBatch(batchSize))))
+    const rows = accessRecordBatch(batchSize).map(accessRecordToRow)
     multi.push(
       await timed(() =>
         db.transaction().execute(async (tx) => {

@@ -1,40 +1,11 @@
-/**
- * What a batch of access records costs the event loop when it is posted to the access-record
- * worker: encoding (if any) plus postMessage, whose structured clone runs synchronously on the
- * sending thread. Compares the record objects, one flat array of primitives, one text plus a
- * transferred Float64Array (src/runtime/access-record-batch.ts, what the gateway uses) and JSON
- * text. The worker's decoding is reported for information: it runs off the event loop.
- *
- *   scripts/node.sh node bench/micro/access-record-transfer.ts [batchSize] [rounds]
- */
-import { randomUUID } from 'node:crypto'
 import { once } from 'node:events'
 import { Worker } from 'node:worker_threads'
 import { type EncodedAccessRecords, encodeAccessRecords } from '../../src/runtime/access-record-batch.ts'
 import type { AccessRecord } from '../../src/store/types.ts'
+import { accessRecordBatch } from './access-records.ts'
 
 const batchSize = Number(process.argv[2] ?? 500)
 const rounds = Number(process.argv[3] ?? 400)
-
-function records(count: number): AccessRecord[] {
-  return Array.from({ length: count }, (_, n) => ({
-    time: Date.now() + n,
-    correlationId: randomUUID(),
-    clientId: `sb-${n % 50}!b1|it-rt-flowgate!b1`,
-    instanceId: `instance-${n % 50}`,
-    flow: '/orders',
-    method: 'POST',
-    path: `/http/orders/${n % 100}`,
-    status: 200,
-    upstreamStatus: 200,
-    bytesIn: 512 + n,
-    bytesOut: 2048 + n,
-    durationMs: 3,
-    upstreamDurationMs: 2,
-    reason: n % 10 === 0 ? 'ERR_TOKEN_EXPIRED' : null,
-    sourceAddress: `192.0.2.${n % 250}`,
-  }))
-}
 
 interface Variant {
   readonly name: string
@@ -110,7 +81,7 @@ async function measure(
   return { send: median(send) / 1000, receive: median(receive) / 1000 }
 }
 
-const batches = Array.from({ length: 20 }, () => records(batchSize))
+const batches = Array.from({ length: 20 }, () => accessRecordBatch(batchSize))
 console.log(`batches of ${batchSize} records, ${rounds} rounds, medians`)
 for (const variant of variants) {
   const { send, receive } = await measure(variant, batches)

@@ -11,15 +11,15 @@
  * with 16 issue() calls in flight (where thread-pool signing uses the second core). Two reference
  * rows time the bare `crypto.sign` of the token's signing input, synchronous and on the thread pool.
  */
-import { generateKeyPairSync, randomUUID, type SignKeyObjectInput, sign, type webcrypto } from 'node:crypto'
+import { randomUUID, type SignKeyObjectInput, sign, type webcrypto } from 'node:crypto'
 import { parseArgs } from 'node:util'
 import { decodeJwt, decodeProtectedHeader, SignJWT } from 'jose'
 import { loadConfig } from '../../src/config/load.ts'
 import type { FlowgateConfig } from '../../src/config/schema.ts'
 import type { KeyRing, SigningMaterial } from '../../src/identity/key-ring.ts'
-import { clientIdFor, scopeOf, xsappnameOf } from '../../src/identity/names.ts'
+import { scopeOf, xsappnameOf } from '../../src/identity/names.ts'
 import { createTokenIssuer, type IssueRequest, type TokenIssuer } from '../../src/identity/token-issuer.ts'
-import type { Instance, ServiceKey, SigningAlgorithm } from '../../src/store/types.ts'
+import { benchPartner, singleKeyRing } from '../lib/bench-identity.ts'
 
 /** The issuer as it was before node:crypto signing: jose SignJWT over a CryptoKey made once per key. */
 function createJoseTokenIssuer(options: {
@@ -73,59 +73,8 @@ function createJoseTokenIssuer(options: {
   }
 }
 
-const keyPairs = {
-  RS256: () => generateKeyPairSync('rsa', { modulusLength: 2048 }),
-  ES256: () => generateKeyPairSync('ec', { namedCurve: 'P-256' }),
-  EdDSA: () => generateKeyPairSync('ed25519'),
-} as const
-
-function singleKeyRing(alg: SigningAlgorithm): KeyRing {
-  const signer: SigningMaterial = { kid: 'bench', alg, privateKey: keyPairs[alg]().privateKey }
-  const unsupported = (): never => {
-    throw new Error('not part of the issuer micro-benchmark')
-  }
-  return {
-    start: async () => {},
-    signer: () => signer,
-    verificationKey: unsupported,
-    jwksJson: unsupported,
-    publishedKeys: unsupported,
-    rotate: unsupported,
-    reload: unsupported,
-    reloadForUnknownKid: unsupported,
-    maintain: unsupported,
-    close: () => {},
-  }
-}
-
 function issueRequest(config: FlowgateConfig): IssueRequest {
-  const now = Date.now()
-  const instance: Instance = {
-    id: randomUUID(),
-    name: 'bench-partner',
-    plan: 'integration-flow',
-    parameters: { roles: ['ESBMessaging.send'], grantTypes: ['client_credentials'], tokenValidity: 3600 },
-    createdAt: now,
-    updatedAt: now,
-  }
-  const key: ServiceKey = {
-    id: randomUUID(),
-    instanceId: instance.id,
-    name: 'bench-key',
-    clientId: clientIdFor(instance.id, 1, xsappnameOf(config)),
-    keyType: 'clientsecret',
-    secretHash: null,
-    secretPrefix: null,
-    previousSecretHash: null,
-    previousSecretPrefix: null,
-    previousSecretValidUntil: null,
-    certificatePem: null,
-    certificateFingerprint: null,
-    expiresAt: null,
-    createdAt: now,
-    updatedAt: now,
-  }
-  return { key, instance, roles: ['ESBMessaging.send'] }
+  return { ...benchPartner(config), roles: ['ESBMessaging.send'] }
 }
 
 interface Round {

@@ -2,63 +2,14 @@ import assert from 'node:assert/strict'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import { describe, test } from 'node:test'
 import pg from 'pg'
-import { createLogger } from '../../src/lib/logger.ts'
 import { createAccessLog } from '../../src/runtime/access-log.ts'
 import { openStore } from '../../src/store/open-store.ts'
-import type { AccessRecord, Store } from '../../src/store/types.ts'
+import type { Store } from '../../src/store/types.ts'
+import { accessRecord, storedAccessRecords } from '../helpers/access-records.ts'
+import { capturedLogger } from '../helpers/captured-logger.ts'
 import { postgresAdminUrl, storeBackends } from '../helpers/databases.ts'
-
-function accessRecord(n: number): AccessRecord {
-  return {
-    time: Date.UTC(2026, 0, 1) + n,
-    correlationId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-    clientId: 'sb-a!b1|it-rt-flowgate!b1',
-    instanceId: 'instance-a',
-    flow: '/orders',
-    method: 'POST',
-    path: '/http/orders',
-    status: 200,
-    upstreamStatus: 200,
-    bytesIn: 10 * n,
-    bytesOut: 20 * n,
-    durationMs: 3,
-    upstreamDurationMs: 2,
-    reason: null,
-    sourceAddress: '192.0.2.1',
-  }
-}
-
-function capturedLogger(): {
-  logger: ReturnType<typeof createLogger>
-  lines: () => Record<string, unknown>[]
-} {
-  let text = ''
-  const logger = createLogger(
-    'info',
-    new Writable({
-      write(chunk, _encoding, done) {
-        text += chunk.toString()
-        done()
-      },
-    }),
-  )
-  return {
-    logger,
-    lines: () =>
-      text
-        .split('\n')
-        .filter((line) => line !== '')
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
-  }
-}
-
-async function stored(store: Store): Promise<AccessRecord[]> {
-  const page = await store.queryAccessRecords({ limit: 1000 })
-  return [...page.items].sort((a, b) => a.time - b.time)
-}
 
 const sqlite = storeBackends().find((backend) => backend.name === 'sqlite')
 const postgres = storeBackends().find((backend) => backend.name === 'postgres')
@@ -87,11 +38,11 @@ describe('access log', () => {
       log.record(accessRecord(2))
       await new Promise((resolve) => setTimeout(resolve, 50))
       assert.equal(inserts, 0, 'no I/O per record')
-      assert.deepEqual(await stored(store), [])
+      assert.deepEqual(await storedAccessRecords(store), [])
       for (let n = 3; n <= 7; n++) log.record(accessRecord(n))
       await log.flush()
       assert.deepEqual(
-        await stored(store),
+        await storedAccessRecords(store),
         [1, 2, 3, 4, 5, 6, 7].map((n) => accessRecord(n)),
       )
       assert.ok(inserts <= 3, `${inserts} round-trips for 7 records in batches of 3`)
@@ -114,11 +65,11 @@ describe('access log', () => {
     try {
       log.record(accessRecord(1))
       const deadline = Date.now() + 5000
-      while ((await stored(opened.store)).length === 0) {
+      while ((await storedAccessRecords(opened.store)).length === 0) {
         assert.ok(Date.now() < deadline, 'record written by the timer')
         await new Promise((resolve) => setTimeout(resolve, 10))
       }
-      assert.deepEqual(await stored(opened.store), [accessRecord(1)])
+      assert.deepEqual(await storedAccessRecords(opened.store), [accessRecord(1)])
     } finally {
       await log.close()
       await opened.drop()
@@ -163,7 +114,7 @@ describe('access log', () => {
       })
       // The oldest records are kept: they lead into the outage.
       assert.deepEqual(
-        await stored(opened.store),
+        await storedAccessRecords(opened.store),
         [1, 2, 3, 4, 5].map((n) => accessRecord(n)),
       )
     } finally {
@@ -207,7 +158,7 @@ describe('access log', () => {
         await log.flush()
       }
       assert.deepEqual(
-        await stored(opened.store),
+        await storedAccessRecords(opened.store),
         [1, 2, 3].map((n) => accessRecord(n)),
       )
     } finally {

@@ -1,40 +1,20 @@
 import assert from 'node:assert/strict'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { Writable } from 'node:stream'
 import { describe, test } from 'node:test'
 import BetterSqlite3 from 'better-sqlite3'
 import pg from 'pg'
 import { FlowgateError } from '../../src/lib/errors.ts'
-import { createLogger } from '../../src/lib/logger.ts'
+import type { createLogger } from '../../src/lib/logger.ts'
 import { createAccessLog } from '../../src/runtime/access-log.ts'
 import { decodeAccessRecords, encodeAccessRecords } from '../../src/runtime/access-record-batch.ts'
 import { type AccessRecordWriter, startAccessRecordWriter } from '../../src/runtime/access-record-writer.ts'
-import type { AccessRecord, Store } from '../../src/store/types.ts'
+import type { AccessRecord } from '../../src/store/types.ts'
+import { accessRecord, storedAccessRecords } from '../helpers/access-records.ts'
+import { capturedLogger } from '../helpers/captured-logger.ts'
 import { type OpenedBackend, postgresDatabaseUrl, storeBackends } from '../helpers/databases.ts'
 
 const crashingWorker = new URL('../helpers/crashing-access-record-worker.ts', import.meta.url)
-
-function accessRecord(n: number, overrides: Partial<AccessRecord> = {}): AccessRecord {
-  return {
-    time: Date.UTC(2026, 0, 1) + n,
-    correlationId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
-    clientId: 'sb-a!b1|it-rt-flowgate!b1',
-    instanceId: 'instance-a',
-    flow: '/orders',
-    method: 'POST',
-    path: '/http/orders',
-    status: 200,
-    upstreamStatus: 200,
-    bytesIn: 10 * n,
-    bytesOut: 20 * n,
-    durationMs: 3,
-    upstreamDurationMs: 2,
-    reason: null,
-    sourceAddress: '192.0.2.1',
-    ...overrides,
-  }
-}
 
 /** A rejected call: every nullable field null, and strings beyond ASCII. */
 function rejectedRecord(n: number): AccessRecord {
@@ -52,35 +32,6 @@ function rejectedRecord(n: number): AccessRecord {
     reason: 'ERR_TOKEN_MISSING',
     sourceAddress: null,
   })
-}
-
-function capturedLogger(): {
-  logger: ReturnType<typeof createLogger>
-  lines: () => Record<string, unknown>[]
-} {
-  let text = ''
-  const logger = createLogger(
-    'info',
-    new Writable({
-      write(chunk, _encoding, done) {
-        text += chunk.toString()
-        done()
-      },
-    }),
-  )
-  return {
-    logger,
-    lines: () =>
-      text
-        .split('\n')
-        .filter((line) => line !== '')
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
-  }
-}
-
-async function stored(store: Store): Promise<AccessRecord[]> {
-  const page = await store.queryAccessRecords({ limit: 1000 })
-  return [...page.items].sort((a, b) => a.time - b.time)
 }
 
 function writerFor(
@@ -156,14 +107,18 @@ for (const backend of storeBackends()) {
         for (let n = 1; n <= 7; n++) log.record(n % 2 === 0 ? rejectedRecord(n) : accessRecord(n))
         await log.flush()
         const expected = [1, 2, 3, 4, 5, 6, 7].map((n) => (n % 2 === 0 ? rejectedRecord(n) : accessRecord(n)))
-        assert.deepEqual(await stored(opened.store), expected)
+        assert.deepEqual(await storedAccessRecords(opened.store), expected)
         assert.deepEqual(log.stats(), { written: 7, dropped: 0, buffered: 0, failedFlushes: 0 })
 
         log.record(accessRecord(8))
         log.record(accessRecord(9))
         await log.close()
         await writer.close()
-        assert.deepEqual(await stored(opened.store), [...expected, accessRecord(8), accessRecord(9)])
+        assert.deepEqual(await storedAccessRecords(opened.store), [
+          ...expected,
+          accessRecord(8),
+          accessRecord(9),
+        ])
         assert.deepEqual(log.stats(), { written: 9, dropped: 0, buffered: 0, failedFlushes: 0 })
         assert.deepEqual(lines(), [], 'nothing logged')
         await assert.rejects(writer.insertAccessRecords([accessRecord(10)]), {
@@ -210,7 +165,7 @@ for (const backend of storeBackends()) {
           await log.flush()
         }
         assert.deepEqual(
-          await stored(opened.store),
+          await storedAccessRecords(opened.store),
           [1, 2, 3].map((n) => accessRecord(n)),
         )
         assert.equal(log.stats().buffered, 0)
@@ -262,7 +217,7 @@ for (const backend of storeBackends()) {
 
         // A new worker writes the next batch.
         await writer.insertAccessRecords([accessRecord(4)])
-        assert.deepEqual(await stored(opened.store), [accessRecord(4)])
+        assert.deepEqual(await storedAccessRecords(opened.store), [accessRecord(4)])
       } finally {
         await log.close()
         await writer.close()
