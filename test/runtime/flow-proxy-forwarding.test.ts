@@ -255,10 +255,23 @@ describe('flow proxy: forwarding', () => {
 
   // Streaming, proven by backpressure rather than by sampling memory (client, proxy and upstream
   // share this process): while one side stops reading, the other cannot get far ahead of it. A
-  // proxy that buffered bodies would take the whole 64 MiB meanwhile.
-  const size = 64 * 1024 * 1024
+  // proxy that buffered bodies would take the whole 128 MiB meanwhile; what may legitimately sit in
+  // between is the socket buffers of two loopback TCP connections, which Linux autotunes up to
+  // several MiB each way (37 MiB were seen in flight on a loaded machine), so the bound is half.
+  const size = 128 * 1024 * 1024
   const stalled = 8 * 1024 * 1024
   const settle = () => new Promise((resolve) => setTimeout(resolve, 500))
+  /** Waits until a byte count stops growing (two equal samples 200 ms apart, 10 s at most). */
+  async function steady(count: () => number): Promise<number> {
+    let last = count()
+    for (let i = 0; i < 50; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      const now = count()
+      if (now === last) return now
+      last = now
+    }
+    return last
+  }
 
   test('an upload the upstream stops reading stops the client, then completes', async () => {
     const chunk = Buffer.alloc(64 * 1024, 'u')
@@ -296,8 +309,11 @@ describe('flow proxy: forwarding', () => {
         body,
       })
       await stoppedReading
-      await settle()
-      assert.ok(sent < size / 2, `the client sent ${sent} bytes while the upstream read none`)
+      const sentWhileStopped = await steady(() => sent)
+      assert.ok(
+        sentWhileStopped < size / 2,
+        `the client sent ${sentWhileStopped} bytes while the upstream had stopped reading`,
+      )
       stoppedRequest?.resume()
       const answer = await response
       assert.equal(answer.statusCode, 200)
@@ -332,8 +348,7 @@ describe('flow proxy: forwarding', () => {
       // Read nothing for a while: the upstream must stall far short of the whole body.
       response.body.pause()
       await settle()
-      await settle()
-      const writtenWhileStopped = written
+      const writtenWhileStopped = await steady(() => written)
       assert.ok(
         writtenWhileStopped < size / 2,
         `the upstream wrote ${writtenWhileStopped} bytes while the client read none`,
