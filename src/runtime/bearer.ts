@@ -44,7 +44,7 @@ function startsWithBearer(value: string): boolean {
  *
  * The token is not yet checked to be a token68 (`token68Problem`): a token the verified-token cache
  * holds is a compact JWS, so the caller asks the cache first and scans only a token it does not
- * know — the scan of an 800-character token cost more than the whole cached authentication.
+ * know — scanning a 1,200-character token cost more than the whole cached authentication.
  */
 export function readBearer(req: IncomingMessage, into: BearerResult): BearerResult {
   into.token = null

@@ -113,7 +113,7 @@ const zeroParentId = '0000000000000000'
 
 /** A new sampled traceparent; the correlation id (a UUID) doubles as the trace id so logs and traces join. */
 export function newTraceparent(correlationId: string): string {
-  // randomUUID's text is lower-case hex with dashes at 8, 13, 18 and 23; slicing it is a third of
+  // randomUUID's text is lower-case hex with dashes at 8, 13, 18 and 23; slicing it is half
   // the cost of replaceAll + toLowerCase (bench/micro/runtime-hot-path.ts).
   const traceId =
     correlationId.length === 36 &&
