@@ -245,6 +245,11 @@ export function createTokenAuthenticator(options: TokenAuthenticatorOptions): Fl
     return principal
   }
 
+  function cachedPrincipal(token: string): Principal | undefined {
+    const cached = lookup(token)
+    return cached === undefined ? undefined : admit(cached)
+  }
+
   async function verifyAndAdmit(token: string): Promise<VerifiedToken> {
     const entry = await verifySignatureAndClaims(token)
     const principal = admit(entry)
@@ -254,14 +259,9 @@ export function createTokenAuthenticator(options: TokenAuthenticatorOptions): Fl
 
   return {
     authenticate(token) {
-      const cached = lookup(token)
-      if (cached !== undefined) return admit(cached)
-      return verifyAndAdmit(token).then((verified) => verified.principal)
+      return cachedPrincipal(token) ?? verifyAndAdmit(token).then((verified) => verified.principal)
     },
-    cached(token) {
-      const cached = lookup(token)
-      return cached === undefined ? undefined : admit(cached)
-    },
+    cached: cachedPrincipal,
     async verify(token) {
       const cached = lookup(token)
       if (cached !== undefined) return { claims: cached.claims, principal: admit(cached) }

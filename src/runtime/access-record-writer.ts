@@ -6,9 +6,11 @@ import type { OpenStoreOptions } from '../store/open-store.ts'
 import type { AccessRecord, Store } from '../store/types.ts'
 import { type EncodedAccessRecords, encodeAccessRecords } from './access-record-batch.ts'
 
+/** The main store's options; the worker opens its own connection with them and does not migrate. */
+type WorkerStoreOptions = Pick<OpenStoreOptions, 'url' | 'dataDir' | 'poolSize'>
+
 export interface AccessRecordWriterOptions {
-  /** The main store's options; the worker opens its own connection with them and does not migrate. */
-  readonly store: Pick<OpenStoreOptions, 'url' | 'dataDir' | 'poolSize'>
+  readonly store: WorkerStoreOptions
   readonly logger: Logger
   /** Longest wait for the worker to close its connection before it is terminated (default 10 s). */
   readonly closeTimeoutMs?: number
@@ -24,7 +26,7 @@ export interface AccessRecordWriter extends Pick<Store, 'insertAccessRecords'> {
 
 /** What the worker is started with. */
 export interface AccessRecordWorkerData {
-  readonly store: Pick<OpenStoreOptions, 'url' | 'dataDir' | 'poolSize'>
+  readonly store: WorkerStoreOptions
 }
 
 export type WorkerRequest =

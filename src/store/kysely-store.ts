@@ -61,9 +61,6 @@ function chunkSizes(total: number): number[] {
   }
   return sizes
 }
-/** SQL of SQLite's single-row access-record INSERT; compiled by the first insert, the same for every store. */
-let accessRecordInsert: string | undefined
-
 /** Rows per DELETE when pruning access records, so SQLite's write lock is released between batches. */
 const deleteBatch = 10_000
 const changesPageLimit = 1000
@@ -624,6 +621,8 @@ export interface KyselyStoreOptions {
 /** The one implementation of the store over both dialects. */
 export function createKyselyStore(options: KyselyStoreOptions): Store {
   const { db, dialect } = options
+  /** SQL of the single-row access-record INSERT of `dialect.insertRows`, compiled by the first insert. */
+  let accessRecordInsert: string | undefined
   const now = options.now ?? Date.now
   // Marks code running inside one of this store's transactions (see `guard`).
   const inTransaction = new AsyncLocalStorage<{ active: boolean }>()
