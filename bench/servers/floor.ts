@@ -7,14 +7,16 @@ import { serveBench } from './serve.ts'
 
 /**
  * The floor: the least a TLS-terminating Node.js proxy can do. No authentication, no logging, no
- * routing; hop-by-hop headers removed both ways (RFC 9110 §7.6.1) and bodies streamed both ways
- * with undici's `stream`, which writes the upstream body straight into the response.
+ * routing; hop-by-hop headers removed both ways (RFC 9110 §7.6.1), and the partner's
+ * `authorization` header not passed on (the least a proxy in front of CPI must do with it), and
+ * bodies streamed both ways with undici's `stream`, which writes the upstream body straight into
+ * the response.
  */
 interface FloorOptions {
   readonly upstream: string
 }
 
-const hopByHop = new Set([
+const notForwarded = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
@@ -23,13 +25,14 @@ const hopByHop = new Set([
   'trailer',
   'upgrade',
   'host',
+  'authorization',
 ])
 
 function endToEnd(headers: IncomingHttpHeaders | Record<string, string | string[] | undefined>) {
   const kept: Record<string, string | string[]> = {}
   for (const name in headers) {
     const value = headers[name]
-    if (value !== undefined && !hopByHop.has(name)) kept[name] = value
+    if (value !== undefined && !notForwarded.has(name)) kept[name] = value
   }
   return kept
 }

@@ -120,6 +120,10 @@ interface ProxyState {
   readonly accessLog: AccessLog
   readonly logger: Logger
   readonly forwardedHost: string
+  /** Strict-Transport-Security value, '' when disabled; put into every answer's header list. */
+  readonly hsts: string
+  /** The same as extra headers for sendError, or undefined when disabled. */
+  readonly hstsHeaders: Readonly<Record<string, string>> | undefined
   readonly callers: WeakMap<Principal, CallerIdentity>
   /** Scratch result of readBearer; safe because it is read synchronously right after. */
   readonly bearer: BearerResult
@@ -336,7 +340,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   answerCsrfFetch(principal: Principal, route: Route): void {
     this.req.resume()
     this.status = 200
-    this.res.writeHead(200, [
+    const headers = [
       'x-csrf-token',
       this.state.csrf.issue(principal.clientId, route.address),
       'cache-control',
@@ -345,7 +349,9 @@ class Exchange implements Dispatcher.DispatchHandler {
       '0',
       'x-correlation-id',
       this.ctx.correlationId,
-    ])
+    ]
+    if (this.state.hsts !== '') headers.push('strict-transport-security', this.state.hsts)
+    this.res.writeHead(200, headers)
     this.res.end()
     this.record()
   }
@@ -463,7 +469,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       }
     }
     this.status = statusCode
-    this.res.writeHead(statusCode, clientResponseHeaders(headers, this.ctx.correlationId))
+    this.res.writeHead(statusCode, clientResponseHeaders(headers, this.ctx.correlationId, this.state.hsts))
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -536,12 +542,14 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.status = error.status
     if (!this.res.headersSent && !this.res.destroyed) {
       this.bytesOut = Buffer.byteLength(errorBody(error, this.ctx.correlationId))
+      const correlationId = this.ctx.correlationId
+      const headers = this.state.hstsHeaders
       sendError(
         this.res,
         error,
         wwwAuthenticate === undefined
-          ? { correlationId: this.ctx.correlationId }
-          : { correlationId: this.ctx.correlationId, wwwAuthenticate },
+          ? { correlationId, headers }
+          : { correlationId, headers, wwwAuthenticate },
       )
     } else {
       this.res.destroy()
@@ -611,6 +619,8 @@ export function createFlowProxy(deps: FlowProxyDeps): FlowProxy {
     accessLog: deps.accessLog,
     logger,
     forwardedHost: new URL(config.publicUrl).host,
+    hsts: config.tls.hsts,
+    hstsHeaders: config.tls.hsts === '' ? undefined : { 'strict-transport-security': config.tls.hsts },
     callers: new WeakMap(),
     bearer: { token: null, problem: null },
   }

@@ -54,6 +54,8 @@ const identityPrefix = 'x-flowgate-'
 /** Lower-cased names listed in a `Connection` header, or null when it names nothing beyond keep-alive/close. */
 function connectionNamed(value: string | string[] | undefined): Set<string> | null {
   if (value === undefined) return null
+  // What nearly every upstream answer and client request says, without splitting it.
+  if (value === 'keep-alive' || value === 'close') return null
   const text = Array.isArray(value) ? value.join(',') : value
   let named: Set<string> | null = null
   for (const part of text.split(',')) {
@@ -211,8 +213,15 @@ export function upstreamRequestHeaders(
   return out
 }
 
-/** The response headers passed to the client, as a flat array for `res.writeHead`, plus the correlation id. */
-export function clientResponseHeaders(headers: IncomingHttpHeaders, correlationId: string): string[] {
+/**
+ * The response headers passed to the client, as a flat array for `res.writeHead`, plus the
+ * correlation id and, unless `hsts` is empty, Strict-Transport-Security.
+ */
+export function clientResponseHeaders(
+  headers: IncomingHttpHeaders,
+  correlationId: string,
+  hsts: string,
+): string[] {
   const named = connectionNamed(headers.connection)
   const out: string[] = []
   for (const name in headers) {
@@ -226,5 +235,6 @@ export function clientResponseHeaders(headers: IncomingHttpHeaders, correlationI
     }
   }
   out.push('x-correlation-id', correlationId)
+  if (hsts !== '') out.push('strict-transport-security', hsts)
   return out
 }

@@ -64,6 +64,7 @@ describe('flow proxy: CSRF protocol', () => {
     assert.equal(result.headers['cache-control'], 'no-store')
     assert.equal(result.headers['content-length'], '0')
     assert.match(result.headers['x-correlation-id'] as string, /^[0-9a-f-]{36}$/)
+    assert.equal(result.headers['strict-transport-security'], 'max-age=31536000')
     for (const [method, path, value] of [
       ['HEAD', '/http/orders', 'fetch'],
       ['GET', '/http/orders/', 'FETCH'],

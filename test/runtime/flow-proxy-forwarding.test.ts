@@ -112,7 +112,7 @@ describe('flow proxy: forwarding', () => {
     }
   })
 
-  test('response headers: hop-by-hop, cookies, upstream CSRF token and transport policy dropped; log id kept', async () => {
+  test("response headers: hop-by-hop, cookies, upstream CSRF token and transport policy dropped; Flowgate's log id and HSTS set", async () => {
     h.upstream.behaviour = (_req, res) => {
       res.writeHead(201, [
         'Connection',
@@ -153,6 +153,7 @@ describe('flow proxy: forwarding', () => {
         'content-type': 'text/plain',
         'content-length': '2',
         'x-correlation-id': headers['x-correlation-id'],
+        'strict-transport-security': 'max-age=31536000',
       })
       assert.match(headers['x-correlation-id'] as string, /^[0-9a-f-]{36}$/)
       assert.equal(h.upstream.requests.at(-1)?.headers['x-correlation-id'], headers['x-correlation-id'])

@@ -68,6 +68,13 @@ describe('runtime listener', () => {
       code: 'ERR_NOT_FOUND',
       correlation_id: response.headers['x-correlation-id'],
     })
+    // The flow proxy writes its own header lists; its refusals carry HSTS too.
+    const refused = await request(`${env.gateway.runtimeUrl}/http/no-such-flow`, {
+      dispatcher: env.dispatcher,
+    })
+    await refused.body.dump()
+    assert.equal(refused.statusCode, 404)
+    assert.equal(refused.headers['strict-transport-security'], 'max-age=31536000')
   })
 
   test('no path on the runtime listener reaches the admin API', async () => {
