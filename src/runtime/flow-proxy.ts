@@ -50,6 +50,12 @@ export interface FlowProxy {
 export const realm = 'flowgate'
 /** Bodies up to this size are buffered when an OAuth connection may need to resend them after a 401. */
 export const replayableBodyBytes = 65_536
+/**
+ * Bodies of a declared length up to this size are buffered before forwarding on every flow: the
+ * readable stream's own high-water mark, so no more memory than streaming holds, and undici then
+ * writes head and body in one go instead of piping a stream (docs/performance.md).
+ */
+export const bufferedBodyBytes = 16_384
 /** Recorded paths are cut here; a path is not a place to keep megabytes. */
 const maxRecordedPath = 2048
 
@@ -174,9 +180,16 @@ class Exchange implements Dispatcher.DispatchHandler {
   reason: string | null = null
   controller: Dispatcher.DispatchController | null = null
   authorization: string | null = null
-  /** Fixed-length body known to be replayable (buffered), or null. */
-  replayBody: Buffer | null = null
+  /** A body of declared length read whole before forwarding (small, or replayable), or null. */
+  body: Buffer | null = null
   replayable = false
+  /**
+   * The upstream's only chunk when it is the whole declared body: held so the answer is written by
+   * one `res.end(chunk)`, without the cork and next-tick uncork of a separate `res.write`.
+   */
+  wholeBody: Buffer | null = null
+  /** The upstream answer's Content-Length, or -1. */
+  responseLength = -1
   /**
    * Neither Content-Length nor Transfer-Encoding: no body at all (RFC 9112 §6.3), so none is sent
    * upstream. Streaming the empty request through the length-counting generator cost every GET an
@@ -326,12 +339,10 @@ class Exchange implements Dispatcher.DispatchHandler {
       length = 0
       this.bodyless = true
     }
-    if (route.auth.refreshable && length >= 0 && length <= replayableBodyBytes) {
-      this.replayable = true
-      if (length > 0) {
-        this.bufferBody(length)
-        return
-      }
+    if (route.auth.refreshable && length >= 0 && length <= replayableBodyBytes) this.replayable = true
+    if (length > 0 && (length <= bufferedBodyBytes || this.replayable)) {
+      this.bufferBody(length)
+      return
     }
     this.bytesIn = Math.max(length, 0)
     this.authenticateUpstream()
@@ -365,7 +376,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     })
     this.req.once('end', () => {
       this.bytesIn = size
-      this.replayBody = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)
+      this.body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)
       if (size !== length)
         this.reject(new FlowgateError('ERR_BAD_REQUEST', { detail: 'body length mismatch' }))
       else this.authenticateUpstream()
@@ -415,7 +426,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     const path = route.wildcard ? route.upstreamPath + this.remainder : route.upstreamPath
     let body: Dispatcher.DispatchOptions['body'] | AsyncIterable<Buffer> = null
-    if (this.replayBody !== null) body = this.replayBody
+    if (this.body !== null) body = this.body
     else if (!this.replayable && !this.bodyless) {
       body =
         this.req.headers['content-length'] === undefined
@@ -469,11 +480,19 @@ class Exchange implements Dispatcher.DispatchHandler {
       }
     }
     this.status = statusCode
+    const length = headers['content-length']
+    this.responseLength = typeof length === 'string' ? Number(length) : -1
     this.res.writeHead(statusCode, clientResponseHeaders(headers, this.ctx.correlationId, this.state.hsts))
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.discarding) return
+    if (this.bytesOut === 0 && chunk.length === this.responseLength) {
+      // The whole body: the end follows at once, and writes it.
+      this.bytesOut = chunk.length
+      this.wholeBody = chunk
+      return
+    }
     this.bytesOut += chunk.length
     if (!this.res.write(chunk)) {
       controller.pause()
@@ -491,7 +510,12 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.authenticateUpstream()
       return
     }
-    this.res.end()
+    const chunk = this.wholeBody
+    if (chunk === null) this.res.end()
+    else {
+      this.wholeBody = null
+      this.res.end(chunk)
+    }
     this.record()
   }
 

@@ -4,11 +4,15 @@ import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
+import { setTimeout as delay } from 'node:timers/promises'
+import { connect as tlsConnect } from 'node:tls'
 import { request } from 'undici'
 import { loadConfig } from '../../src/config/load.ts'
 import { createFlowService } from '../../src/flows/flow-service.ts'
 import { generateSelfSigned } from '../../src/lib/certificates.ts'
 import { createSecretBox, masterKeyFromBytes } from '../../src/secrets/master-key.ts'
+import type { AccessRecord } from '../../src/store/types.ts'
+import { testPki } from '../helpers/pki.ts'
 import { echoBehaviour } from '../helpers/recording-upstream.ts'
 import { actor, assertError, type Harness, startHarness } from './proxy-harness.ts'
 import { principal } from './table-authenticator.ts'
@@ -173,6 +177,42 @@ describe('flow proxy: failures', () => {
     const record = page.items.find((item) => item.reason === 'ERR_CLIENT_CLOSED_REQUEST')
     assert.equal(record?.status, 499)
     assert.equal(record?.flow, '/main')
+  })
+
+  test('a small body is read whole before forwarding: a client that stops halfway sends nothing upstream', async () => {
+    const before = h.upstream.requests.length
+    const pki = await testPki()
+    await new Promise<void>((resolve, reject) => {
+      const socket = tlsConnect(
+        { host: '127.0.0.1', port: Number(new URL(h.url).port), ca: pki.ca.cert, servername: 'localhost' },
+        () => {
+          socket.write(
+            `POST /http/main HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${auth.authorization}\r\n` +
+              `Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n${'{'.repeat(500)}`,
+          )
+          // Half of the declared body, then the client is gone.
+          setTimeout(() => socket.destroy(), 100)
+        },
+      )
+      socket.on('close', () => resolve())
+      socket.on('error', reject)
+    })
+    // The server learns of the close a moment after the client: wait for the record.
+    let record: AccessRecord | undefined
+    for (let attempt = 0; attempt < 50 && record === undefined; attempt++) {
+      if (attempt > 0) await delay(20)
+      await h.accessLog.flush()
+      const page = await h.store.queryAccessRecords({ limit: 1000 })
+      record = page.items.find(
+        (item) => item.method === 'POST' && item.reason === 'ERR_CLIENT_CLOSED_REQUEST',
+      )
+    }
+    assert.deepEqual(
+      [record?.status, record?.flow, record?.upstreamStatus],
+      [499, '/main', null],
+      'the call is recorded as given up by the client',
+    )
+    assert.equal(h.upstream.requests.length, before, 'no part of the body reached the upstream')
   })
 
   test('a declared body over the limit gets 413 before anything is forwarded', async () => {

@@ -182,6 +182,30 @@ describe('flow proxy: forwarding', () => {
     }
   })
 
+  test('an answer of declared length arrives whole, in one piece or in several', async () => {
+    for (const parts of [['{"ok":true}'], ['{"ok":', 'true}']]) {
+      h.upstream.behaviour = (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '11' })
+        res.flushHeaders()
+        const [first, second] = parts as [string, string | undefined]
+        if (second === undefined) res.end(first)
+        // The second part only once the first has reached the client, so it is a separate chunk.
+        else res.write(first, () => setTimeout(() => res.end(second), 50))
+      }
+      try {
+        const result = await h.call('GET', '/http/orders', { headers: { authorization: `Bearer ${token}` } })
+        assert.deepEqual(
+          [result.status, result.headers['content-length'], result.body],
+          [200, '11', '{"ok":true}'],
+        )
+        const record = await h.record(result.headers['x-correlation-id'])
+        assert.equal(record.bytesOut, 11)
+      } finally {
+        h.upstream.behaviour = echoBehaviour
+      }
+    }
+  })
+
   test('connections to an upstream are reused', async () => {
     const before = h.upstream.requests.length
     for (let i = 0; i < 5; i++) {
