@@ -8,6 +8,7 @@
  */
 import { IncomingMessage, ServerResponse } from 'node:http'
 import { Socket } from 'node:net'
+import { runMicroCases } from '../lib/micro-cases.ts'
 
 const iterations = 100_000
 const rounds = 7
@@ -52,20 +53,5 @@ const cases: Record<string, () => void> = {
   },
 }
 
-const results = new Map<string, number[]>()
-for (let round = 0; round < rounds; round++) {
-  for (const [name, run] of Object.entries(cases)) {
-    const started = process.hrtime.bigint()
-    for (let i = 0; i < iterations; i++) run()
-    const ns = Number(process.hrtime.bigint() - started) / iterations
-    results.set(name, [...(results.get(name) ?? []), ns])
-  }
-}
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number
-const base = median(results.get('fresh ServerResponse (subtracted from the others)') ?? [0])
-for (const [name, values] of results) {
-  const ns = name.startsWith('fresh') ? median(values) : median(values) - base
-  console.log(`${ns.toFixed(0).padStart(6)} ns  ${name}`)
-}
+runMicroCases(cases, { iterations, rounds, baseline: 'fresh ServerResponse (subtracted from the others)' })
 if (sink < 0) console.log(sink)

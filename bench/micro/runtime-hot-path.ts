@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import { readBearer, token68Problem } from '../../src/runtime/bearer.ts'
+import { runMicroCases } from '../lib/micro-cases.ts'
 
 const iterations = 200_000
 const rounds = 5
@@ -53,20 +54,10 @@ const cases: Record<string, () => void> = {
   },
 }
 
-const results = new Map<string, number[]>()
-for (let round = 0; round < rounds; round++) {
-  for (const [name, run] of Object.entries(cases)) {
-    const started = process.hrtime.bigint()
-    for (let i = 0; i < iterations; i++) run()
-    const ns = Number(process.hrtime.bigint() - started) / iterations
-    results.set(name, [...(results.get(name) ?? []), ns])
-  }
-}
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number
-const base = median(results.get('fresh request (subtracted from the others)') ?? [0])
-for (const [name, values] of results) {
-  const ns = name.startsWith('fresh') || name.startsWith('trace') ? median(values) : median(values) - base
-  console.log(`${ns.toFixed(0).padStart(6)} ns  ${name}`)
-}
+runMicroCases(cases, {
+  iterations,
+  rounds,
+  baseline: 'fresh request (subtracted from the others)',
+  absolute: (name) => name.startsWith('trace'),
+})
 if (sink < 0) console.log(sink)
