@@ -5,16 +5,14 @@ import type { AddressInfo } from 'node:net'
 import { Readable } from 'node:stream'
 import { after, before, describe, test } from 'node:test'
 import { setTimeout as delay } from 'node:timers/promises'
-import { connect as tlsConnect } from 'node:tls'
 import { request } from 'undici'
 import { loadConfig } from '../../src/config/load.ts'
 import { createFlowService } from '../../src/flows/flow-service.ts'
 import { generateSelfSigned } from '../../src/lib/certificates.ts'
 import { createSecretBox, masterKeyFromBytes } from '../../src/secrets/master-key.ts'
 import type { AccessRecord } from '../../src/store/types.ts'
-import { testPki } from '../helpers/pki.ts'
 import { echoBehaviour } from '../helpers/recording-upstream.ts'
-import { actor, assertError, type Harness, startHarness } from './proxy-harness.ts'
+import { actor, assertError, type Harness, rawConnect, startHarness } from './proxy-harness.ts'
 import { principal } from './table-authenticator.ts'
 
 const token = 'tok-fail-71c3'
@@ -181,22 +179,14 @@ describe('flow proxy: failures', () => {
 
   test('a small body is read whole before forwarding: a client that stops halfway sends nothing upstream', async () => {
     const before = h.upstream.requests.length
-    const pki = await testPki()
-    await new Promise<void>((resolve, reject) => {
-      const socket = tlsConnect(
-        { host: '127.0.0.1', port: Number(new URL(h.url).port), ca: pki.ca.cert, servername: 'localhost' },
-        () => {
-          socket.write(
-            `POST /http/main HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${auth.authorization}\r\n` +
-              `Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n${'{'.repeat(500)}`,
-          )
-          // Half of the declared body, then the client is gone.
-          setTimeout(() => socket.destroy(), 100)
-        },
-      )
-      socket.on('close', () => resolve())
-      socket.on('error', reject)
-    })
+    const socket = await rawConnect(h.url)
+    socket.write(
+      `POST /http/main HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${auth.authorization}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n${'{'.repeat(500)}`,
+    )
+    // Half of the declared body, then the client is gone.
+    await delay(100)
+    socket.destroy()
     // The server learns of the close a moment after the client: wait for the record.
     let record: AccessRecord | undefined
     for (let attempt = 0; attempt < 50 && record === undefined; attempt++) {

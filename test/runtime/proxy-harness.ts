@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import { connect as tlsConnect } from 'node:tls'
+import { type TLSSocket, connect as tlsConnect } from 'node:tls'
 import { Agent, type Dispatcher, request } from 'undici'
 import { loadConfig } from '../../src/config/load.ts'
 import type { FlowgateConfig } from '../../src/config/schema.ts'
@@ -198,20 +198,29 @@ export async function eventually(check: () => Promise<boolean>, timeoutMs = 5000
   }
 }
 
+/** A TLS connection to the harness listener, trusting the test CA, once its handshake is done. */
+export async function rawConnect(url: string): Promise<TLSSocket> {
+  const pki = await testPki()
+  const { port } = new URL(url)
+  return new Promise<TLSSocket>((resolve, reject) => {
+    const socket = tlsConnect(
+      { host: '127.0.0.1', port: Number(port), ca: pki.ca.cert, servername: 'localhost' },
+      () => {
+        socket.off('error', reject)
+        resolve(socket)
+      },
+    )
+    socket.once('error', reject)
+  })
+}
+
 /** Sends bytes as they are (for request forms no client library produces) and returns the whole answer. */
 export async function rawRequest(
   url: string,
   text: string,
 ): Promise<{ status: number; head: string; body: string }> {
-  const pki = await testPki()
-  const { port } = new URL(url)
+  const socket = await rawConnect(url)
   const answer = await new Promise<string>((resolve, reject) => {
-    const socket = tlsConnect(
-      { host: '127.0.0.1', port: Number(port), ca: pki.ca.cert, servername: 'localhost' },
-      () =>
-        // Not end(): a half-closed client counts as gone; `Connection: close` makes the server close.
-        socket.write(text),
-    )
     let data = ''
     socket.setEncoding('utf8')
     socket.on('data', (chunk: string) => {
@@ -219,6 +228,8 @@ export async function rawRequest(
     })
     socket.on('end', () => resolve(data))
     socket.on('error', reject)
+    // Not end(): a half-closed client counts as gone; `Connection: close` makes the server close.
+    socket.write(text)
   })
   const split = answer.indexOf('\r\n\r\n')
   const head = answer.slice(0, split)
