@@ -1,16 +1,29 @@
 import { randomUUID } from 'node:crypto'
 import type { AccessRecord } from '../../src/store/types.ts'
 
-/** A batch of realistic access records for the access-record micro-benchmarks: distinct correlation ids, 50 partners, 20 flows. */
-export function accessRecordBatch(count: number): AccessRecord[] {
+export interface RecordMix {
+  /** Distinct client ids (and instances) the records cycle through; default 50. */
+  readonly partners?: number
+  /** Distinct flows; default 20. */
+  readonly flows?: number
+}
+
+const start = Date.now()
+/** Records made so far: their times keep increasing from batch to batch, about 16 to a millisecond. */
+let made = 0
+
+/** A batch of realistic access records for the access-record micro-benchmarks: distinct correlation ids, 50 partners, 20 flows by default. */
+export function accessRecordBatch(count: number, mix: RecordMix = {}): AccessRecord[] {
+  const partners = mix.partners ?? 50
+  const flows = mix.flows ?? 20
   return Array.from({ length: count }, (_, n) => ({
-    time: Date.now() + n,
+    time: start + Math.floor(made++ / 16),
     correlationId: randomUUID(),
-    clientId: `sb-${n % 50}!b1|it-rt-flowgate!b1`,
-    instanceId: `instance-${n % 50}`,
-    flow: `/orders/${n % 20}`,
+    clientId: `sb-${n % partners}!b1|it-rt-flowgate!b1`,
+    instanceId: `instance-${n % partners}`,
+    flow: `/orders/${n % flows}`,
     method: 'POST',
-    path: `/http/orders/${n % 20}`,
+    path: `/http/orders/${n % flows}`,
     status: 200,
     upstreamStatus: 200,
     bytesIn: 512 + n,

@@ -247,7 +247,7 @@ export const configSchema = {
           minimum: 1,
           default: 100,
           description:
-            'Access records written per store round-trip (one batch posted to the access-record worker). Records wait in memory until their batch goes: smaller batches leave fewer of them to outlive each young-generation garbage collection, and 100 measured 1.05–1.15× the throughput of 500 (docs/performance.md).',
+            'Access records written per store round-trip (one batch posted to the access-record worker, one SQLite transaction). 100 measured 1.05–1.15× the throughput of 500: each commit is a shorter burst of the worker on cores the event loop shares. Larger batches cost less CPU per record, most with many partners (docs/performance.md).',
         },
         flushIntervalMs: {
           type: 'integer',
