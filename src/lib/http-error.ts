@@ -37,18 +37,20 @@ export function bearerChallenge(realm: string, error?: FlowgateError): string {
   return `Bearer realm="${realm}", error="${error.oauth}", error_description="${error.description}"`
 }
 
-export function sendError(res: ServerResponse, error: unknown, options: ErrorResponseOptions = {}): void {
+/** Answers with the error's JSON body; returns the body's length in bytes (0 when the response is aborted). */
+export function sendError(res: ServerResponse, error: unknown, options: ErrorResponseOptions = {}): number {
   const failure = toFlowgateError(error)
   if (res.headersSent) {
     // A response already started cannot be turned into an error: abort so the client never takes
     // a truncated body for a complete one.
     res.destroy(failure)
-    return
+    return 0
   }
   const body = errorBody(failure, options.correlationId)
+  const length = Buffer.byteLength(body)
   const headers: Record<string, string | number> = {
     'content-type': 'application/json',
-    'content-length': Buffer.byteLength(body),
+    'content-length': length,
     'cache-control': 'no-store',
     ...failure.headers,
     ...options.headers,
@@ -57,4 +59,5 @@ export function sendError(res: ServerResponse, error: unknown, options: ErrorRes
   if (options.correlationId !== undefined) headers['x-correlation-id'] = options.correlationId
   res.writeHead(failure.status, headers)
   res.end(body)
+  return length
 }

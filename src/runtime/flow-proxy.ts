@@ -6,7 +6,7 @@ import type { FlowgateConfig } from '../config/schema.ts'
 import { parseUpstreamUrl } from '../flows/upstream-url.ts'
 import type { Principal, TokenAuthenticator } from '../identity/principal.ts'
 import { FlowgateError, isFlowgateError } from '../lib/errors.ts'
-import { bearerChallenge, errorBody, sendError } from '../lib/http-error.ts'
+import { bearerChallenge, sendError } from '../lib/http-error.ts'
 import type { Logger } from '../lib/logger.ts'
 import type { RequestContext } from '../lib/request-context.ts'
 import type { SecretBox } from '../secrets/master-key.ts'
@@ -565,10 +565,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.reason = error.code
     this.status = error.status
     if (!this.res.headersSent && !this.res.destroyed) {
-      this.bytesOut = Buffer.byteLength(errorBody(error, this.ctx.correlationId))
       const correlationId = this.ctx.correlationId
       const headers = this.state.hstsHeaders
-      sendError(
+      this.bytesOut = sendError(
         this.res,
         error,
         wwwAuthenticate === undefined
