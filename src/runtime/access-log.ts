@@ -1,8 +1,22 @@
 import type { Logger } from '../lib/logger.ts'
 import type { AccessRecord, Store } from '../store/types.ts'
+import {
+  decodeAccessRecords,
+  type EncodedAccessRecords,
+  encodeAccessRecords,
+  encodedRecordCount,
+} from './access-record-batch.ts'
+
+/**
+ * Where the access log writes: a store, or the access-record writer, which also takes batches
+ * already encoded (`insertEncoded`) and then keeps no record objects while they are written.
+ */
+export type AccessRecordStore = Pick<Store, 'insertAccessRecords'> & {
+  insertEncoded?(batch: EncodedAccessRecords): Promise<void>
+}
 
 export interface AccessLogOptions {
-  readonly store: Pick<Store, 'insertAccessRecords'>
+  readonly store: AccessRecordStore
   /** Records per store round-trip. */
   readonly batchSize: number
   /** Longest time a record waits in memory before a write is attempted. */
@@ -33,11 +47,18 @@ export interface AccessLog {
 }
 
 /**
- * Access records, one per runtime call, written off the hot path: `record` appends to an array;
- * a write starts when a batch is full or on the one interval timer, never per request. While the
- * store fails the records stay buffered (up to maxBuffered) and the write is retried on every tick;
- * beyond the bound the newest records are dropped — dropping is O(1) and keeps the records that
- * lead into the outage — and the count is reported, never silently lost.
+ * Access records, one per runtime call, written off the hot path: `record` appends to an array,
+ * and each full batch is encoded (access-record-batch.ts) and handed to the store at once, without
+ * waiting for the answers to earlier ones — the access-record writer acknowledges written batches
+ * at an interval, so waiting would put that interval between every two batches and the worker
+ * would write them in bursts. Until its answer only the encoded batch is kept: record objects held
+ * that long would outlive young-generation collections (docs/performance.md). The one interval
+ * timer hands over a partial batch, never a write per request. A batch the store refuses comes
+ * back in front, in order, and new batches wait while the store fails: every tick retries with the
+ * oldest batch, and its success hands over the rest. At most maxBuffered records are held
+ * (waiting, refused or being written); beyond the bound the newest records are dropped — dropping
+ * is O(1) and keeps the records that lead into the outage — and the count is reported, never
+ * silently lost.
  */
 export function createAccessLog(options: AccessLogOptions): AccessLog {
   const { store, logger } = options
@@ -53,11 +74,22 @@ export function createAccessLog(options: AccessLogOptions): AccessLog {
   }
   const reportIntervalMs = options.reportIntervalMs ?? 60_000
   const now = options.now ?? Date.now
+  const insert: (batch: EncodedAccessRecords) => Promise<void> =
+    store.insertEncoded === undefined
+      ? (batch) => store.insertAccessRecords(decodeAccessRecords(batch))
+      : store.insertEncoded.bind(store)
 
+  /** Recorded and not yet handed to the store. */
   let pending: AccessRecord[] = []
-  /** Records taken by the write in progress and not yet written. */
+  /** Batches the store refused, oldest first; handed over again before `pending`. */
+  let refused: EncodedAccessRecords[] = []
+  let refusedRecords = 0
+  /** Records handed to the store and not yet answered. */
   let inFlight = 0
-  let writing: Promise<void> | null = null
+  /** The store's answers still to come. */
+  const writes = new Set<Promise<void>>()
+  /** The last answer was a refusal: new batches wait for a retry to succeed. */
+  let failing = false
   let written = 0
   let dropped = 0
   let failedFlushes = 0
@@ -65,6 +97,10 @@ export function createAccessLog(options: AccessLogOptions): AccessLog {
   let lastReport = Number.NEGATIVE_INFINITY
   let lastError: unknown = null
   let closed = false
+
+  function buffered(): number {
+    return pending.length + refusedRecords + inFlight
+  }
 
   function report(force: boolean): void {
     const time = now()
@@ -76,7 +112,7 @@ export function createAccessLog(options: AccessLogOptions): AccessLog {
         err: lastError ?? undefined,
         dropped,
         droppedSinceLastReport: dropped - reportedDropped,
-        buffered: pending.length + inFlight,
+        buffered: buffered(),
         failedFlushes,
       },
       'access records could not be written',
@@ -85,87 +121,121 @@ export function createAccessLog(options: AccessLogOptions): AccessLog {
     lastError = null
   }
 
-  /** One write pass: everything pending at its start, in batches; stops at the first failure. */
-  async function drain(): Promise<boolean> {
-    const taken = pending
-    pending = []
-    inFlight = taken.length
-    let offset = 0
+  function send(batch: EncodedAccessRecords): void {
+    const count = encodedRecordCount(batch)
+    inFlight += count
+    let answer: Promise<void>
     try {
-      while (offset < taken.length) {
-        const batch =
-          offset === 0 && taken.length <= batchSize ? taken : taken.slice(offset, offset + batchSize)
-        await store.insertAccessRecords(batch)
-        offset += batch.length
-        written += batch.length
-        inFlight = taken.length - offset
-      }
-      return true
+      answer = insert(batch)
     } catch (error) {
-      failedFlushes++
-      lastError = error
-      inFlight = 0
-      // Put the unwritten records back in front, in order, within the bound.
-      const rest = offset === 0 ? taken : taken.slice(offset)
-      const room = maxBuffered - pending.length
-      if (rest.length > room) {
-        dropped += rest.length - room
-        rest.length = Math.max(0, room)
-      }
-      pending = rest.length === 0 ? pending : rest.concat(pending)
-      report(false)
-      return false
-    } finally {
-      inFlight = 0
+      // `record` never throws, whatever the store does.
+      answer = Promise.reject(error)
+    }
+    const write = answer.then(
+      () => {
+        inFlight -= count
+        written += count
+        writes.delete(write)
+        if (failing) {
+          // The store is back: what it refused goes now.
+          failing = false
+          handOver(false)
+        }
+      },
+      (error: unknown) => {
+        inFlight -= count
+        writes.delete(write)
+        failedFlushes++
+        lastError = error
+        failing = true
+        // Answers come in the order the batches went, so the refused batches stay in order.
+        refused.push(batch)
+        refusedRecords += count
+        report(false)
+      },
+    )
+    writes.add(write)
+  }
+
+  /** Hands over the refused batches, then the waiting records in full batches; the rest too when `all`. */
+  function handOver(all: boolean): void {
+    const again = refused
+    refused = []
+    refusedRecords = 0
+    for (const batch of again) send(batch)
+    let offset = 0
+    while (pending.length - offset >= batchSize) {
+      send(encodeAccessRecords(pending.slice(offset, offset + batchSize)))
+      offset += batchSize
+    }
+    if (all && pending.length > offset) {
+      send(encodeAccessRecords(offset === 0 ? pending : pending.slice(offset)))
+      offset = pending.length
+    }
+    pending = offset === 0 ? pending : pending.slice(offset)
+  }
+
+  /** While the store fails: the oldest batch alone, as a probe. */
+  function retryOne(): void {
+    const batch = refused.shift()
+    if (batch !== undefined) {
+      refusedRecords -= encodedRecordCount(batch)
+      send(batch)
+    } else if (pending.length > 0) {
+      const taken = pending.length <= batchSize ? pending : pending.slice(0, batchSize)
+      pending = pending.length <= batchSize ? [] : pending.slice(batchSize)
+      send(encodeAccessRecords(taken))
     }
   }
 
-  function startWrite(): Promise<void> {
-    if (writing !== null) return writing
-    writing = (async () => {
-      try {
-        while (pending.length > 0) {
-          if (!(await drain())) break
-        }
-        if (dropped !== reportedDropped) report(false)
-      } finally {
-        writing = null
-      }
-    })()
-    return writing
+  async function settle(): Promise<void> {
+    // A success may hand over refused records; their answers are waited for too.
+    while (writes.size > 0) await Promise.allSettled([...writes])
   }
 
   const timer = setInterval(() => {
-    if (pending.length > 0) void startWrite()
-    else if (dropped !== reportedDropped) report(false)
+    if (failing) {
+      if (writes.size === 0) retryOne()
+    } else if (pending.length > 0 || refusedRecords > 0) {
+      handOver(true)
+    }
+    if (dropped !== reportedDropped) report(false)
   }, options.flushIntervalMs)
   timer.unref()
 
   return {
     record(record) {
-      if (pending.length + inFlight >= maxBuffered || closed) {
+      if (closed || buffered() >= maxBuffered) {
         dropped++
         return
       }
       pending.push(record)
-      if (pending.length === batchSize && writing === null) void startWrite()
+      if (pending.length === batchSize && !failing) {
+        const batch = pending
+        pending = []
+        send(encodeAccessRecords(batch))
+      }
     },
     async flush() {
-      if (writing !== null) await writing
-      if (pending.length > 0) await startWrite()
+      // Everything, even while the store fails: an explicit retry.
+      handOver(true)
+      await settle()
     },
     async close() {
       if (closed) return
       closed = true
       clearInterval(timer)
-      if (writing !== null) await writing
-      if (pending.length > 0) await startWrite()
-      if (pending.length > 0) {
-        dropped += pending.length
+      handOver(true)
+      await settle()
+      const left = pending.length + refusedRecords
+      if (left > 0) {
+        dropped += left
         pending = []
+        refused = []
+        refusedRecords = 0
       }
       report(true)
     },
-    stats: () => ({ written, dropped, buffered: pending.length + inFlight, failedFlushes }),
+    stats: () => ({ written, dropped, buffered: buffered(), failedFlushes }),
   }
 }

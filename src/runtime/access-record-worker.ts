@@ -1,8 +1,10 @@
 /**
  * The access-record worker thread (started by access-record-writer.ts): opens its own connection
  * to the store the main thread has already migrated, and writes the batches it is sent, one after
- * another, answering each with success or the store's error. Nothing here runs on the gateway's
- * event loop.
+ * another. A store error is answered at once, for its batch; successes are acknowledged together,
+ * by the highest batch id written, at most once per acknowledgement interval — every answer is a
+ * message that wakes the gateway's event loop (docs/performance.md). Nothing here runs on the
+ * gateway's event loop.
  */
 import { Writable } from 'node:stream'
 import { parentPort, workerData } from 'node:worker_threads'
@@ -20,7 +22,7 @@ import type {
 
 const port = parentPort
 if (port === null) throw new Error('access-record-worker.ts runs only as a worker thread')
-const { store: storeOptions } = workerData as AccessRecordWorkerData
+const { store: storeOptions, ackIntervalMs } = workerData as AccessRecordWorkerData
 
 function reply(message: WorkerReply): void {
   port?.postMessage(message)
@@ -53,18 +55,32 @@ const store: Store | null = await openStore({ ...storeOptions, logger }).catch((
 if (store !== null) {
   /** Batches are written one at a time, in the order they arrive; close waits for them. */
   let queue: Promise<void> = Promise.resolve()
+  /** The highest batch id written, and the highest acknowledged. */
+  let written = -1
+  let acknowledged = -1
+  let ackTimer: NodeJS.Timeout | undefined
+  const acknowledge = (): void => {
+    clearTimeout(ackTimer)
+    ackTimer = undefined
+    if (written === acknowledged) return
+    acknowledged = written
+    reply({ type: 'inserted', upTo: written })
+  }
   port.on('message', (message: WorkerRequest) => {
     if (message.type === 'insert') {
       queue = queue.then(async () => {
         try {
           await store.insertAccessRecords(decodeAccessRecords(message.batch))
-          reply({ type: 'inserted', id: message.id })
+          written = message.id
+          ackTimer ??= setTimeout(acknowledge, ackIntervalMs)
         } catch (error) {
+          // Posted before any later acknowledgement, so the writer rejects this batch first.
           reply({ type: 'insert-failed', id: message.id, error: serialize(error) })
         }
       })
     } else {
       queue = queue.then(async () => {
+        acknowledge()
         let error: SerializedError | undefined
         try {
           await store.close()

@@ -14,12 +14,19 @@ export interface AccessRecordWriterOptions {
   readonly logger: Logger
   /** Longest wait for the worker to close its connection before it is terminated (default 10 s). */
   readonly closeTimeoutMs?: number
+  /**
+   * Longest time a written batch waits for its acknowledgement (default 50 ms): the worker answers
+   * the batches written meanwhile with one message.
+   */
+  readonly ackIntervalMs?: number
   /** The worker's module; tests substitute one that crashes. */
   readonly workerUrl?: URL
 }
 
 /** The AccessLog's sink: `insertAccessRecords` runs in the worker thread, never on the event loop. */
 export interface AccessRecordWriter extends Pick<Store, 'insertAccessRecords'> {
+  /** The same for a batch already encoded; the caller may keep it (it is copied, not transferred). */
+  insertEncoded(batch: EncodedAccessRecords): Promise<void>
   /** Waits for the batches sent, closes the worker's store connection and ends the thread. */
   close(): Promise<void>
 }
@@ -27,6 +34,7 @@ export interface AccessRecordWriter extends Pick<Store, 'insertAccessRecords'> {
 /** What the worker is started with. */
 export interface AccessRecordWorkerData {
   readonly store: WorkerStoreOptions
+  readonly ackIntervalMs: number
 }
 
 export type WorkerRequest =
@@ -41,7 +49,8 @@ export interface SerializedError {
 export type WorkerReply =
   | { readonly type: 'ready' }
   | { readonly type: 'failed'; readonly error: SerializedError }
-  | { readonly type: 'inserted'; readonly id: number }
+  /** Every batch up to this id that was not answered with insert-failed is written. */
+  | { readonly type: 'inserted'; readonly upTo: number }
   | { readonly type: 'insert-failed'; readonly id: number; readonly error: SerializedError }
   | { readonly type: 'closed'; readonly error?: SerializedError }
   | { readonly type: 'log'; readonly entry: Record<string, unknown> }
@@ -69,7 +78,7 @@ const pinoLevels: Record<number, 'debug' | 'info' | 'warn' | 'error'> = {
 
 interface Started {
   readonly worker: Worker
-  /** Batches posted and not yet answered. */
+  /** Batches posted and not yet answered, in id order. */
   readonly pending: Map<number, { resolve(): void; reject(error: Error): void }>
 }
 
@@ -77,8 +86,9 @@ interface Started {
  * Writes access records in one worker thread with its own store connection, so that neither
  * Kysely's statement building nor SQLite's synchronous writes (nor pg's protocol work) run on the
  * gateway's event loop. Each batch is encoded (access-record-batch.ts), posted, and its promise
- * settles with the worker's answer: a store error rejects it, so the AccessLog keeps the records
- * and retries them. A worker that exits unexpectedly is logged, every unanswered batch is rejected
+ * settles with the worker's answer: a store error rejects it at once, so the AccessLog keeps the
+ * records and retries them; written batches are acknowledged together, at most one message per
+ * `ackIntervalMs`, because each message costs the event loop a wake-up. A worker that exits unexpectedly is logged, every unanswered batch is rejected
  * (a batch the worker had committed just before may then be written twice: at least once, never
  * silently lost), and the next batch starts a new worker.
  *
@@ -93,6 +103,7 @@ export async function startAccessRecordWriter(
   const closeTimeoutMs = options.closeTimeoutMs ?? 10_000
   const workerData: AccessRecordWorkerData = {
     store: { url: options.store.url, dataDir: options.store.dataDir, poolSize: options.store.poolSize },
+    ackIntervalMs: options.ackIntervalMs ?? 50,
   }
 
   let current: Started | null = null
@@ -118,12 +129,19 @@ export async function startAccessRecordWriter(
             reject(revive(message.error))
             return
           case 'inserted':
+            // Ids are posted in increasing order and the Map keeps that order.
+            for (const [id, waiting] of started.pending) {
+              if (id > message.upTo) break
+              started.pending.delete(id)
+              waiting.resolve()
+            }
+            if (started.pending.size === 0 && closing === null) worker.unref()
+            return
           case 'insert-failed': {
             const waiting = started.pending.get(message.id)
             started.pending.delete(message.id)
             if (started.pending.size === 0 && closing === null) worker.unref()
-            if (message.type === 'inserted') waiting?.resolve()
-            else waiting?.reject(revive(message.error))
+            waiting?.reject(revive(message.error))
             return
           }
           case 'closed':
@@ -185,20 +203,22 @@ export async function startAccessRecordWriter(
 
   current = await ready()
 
+  async function insertEncoded(batch: EncodedAccessRecords): Promise<void> {
+    if (batch.numbers.length === 0) return
+    if (closing !== null) throw unavailable('the access-record writer is closed')
+    const { worker, pending } = await ready()
+    const id = nextId++
+    await new Promise<void>((resolve, reject) => {
+      pending.set(id, { resolve, reject })
+      if (pending.size === 1) worker.ref()
+      const request: WorkerRequest = { type: 'insert', id, batch }
+      worker.postMessage(request)
+    })
+  }
+
   return {
-    async insertAccessRecords(records: readonly AccessRecord[]) {
-      if (records.length === 0) return
-      if (closing !== null) throw unavailable('the access-record writer is closed')
-      const { worker, pending } = await ready()
-      const batch = encodeAccessRecords(records)
-      const id = nextId++
-      await new Promise<void>((resolve, reject) => {
-        pending.set(id, { resolve, reject })
-        if (pending.size === 1) worker.ref()
-        const request: WorkerRequest = { type: 'insert', id, batch }
-        worker.postMessage(request, [batch.numbers.buffer])
-      })
-    },
+    insertEncoded,
+    insertAccessRecords: (records: readonly AccessRecord[]) => insertEncoded(encodeAccessRecords(records)),
 
     close() {
       closing ??= (async () => {

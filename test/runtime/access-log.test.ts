@@ -6,7 +6,7 @@ import { describe, test } from 'node:test'
 import pg from 'pg'
 import { createAccessLog } from '../../src/runtime/access-log.ts'
 import { openStore } from '../../src/store/open-store.ts'
-import type { Store } from '../../src/store/types.ts'
+import type { AccessRecord, Store } from '../../src/store/types.ts'
 import { accessRecord, storedAccessRecords } from '../helpers/access-records.ts'
 import { capturedLogger } from '../helpers/captured-logger.ts'
 import { postgresAdminUrl, storeBackends } from '../helpers/databases.ts'
@@ -51,6 +51,36 @@ describe('access log', () => {
       await log.close()
       await opened.drop()
     }
+  })
+
+  test('full batches are handed over without waiting for the answers to earlier ones', async () => {
+    const calls: AccessRecord[][] = []
+    const answers: (() => void)[] = []
+    const store: Pick<Store, 'insertAccessRecords'> = {
+      insertAccessRecords(records) {
+        calls.push([...records])
+        return new Promise<void>((resolve) => answers.push(resolve))
+      },
+    }
+    const log = createAccessLog({
+      store,
+      batchSize: 2,
+      flushIntervalMs: 60_000,
+      maxBuffered: 10,
+      logger: capturedLogger().logger,
+    })
+    for (let n = 1; n <= 5; n++) log.record(accessRecord(n))
+    assert.deepEqual(calls, [
+      [accessRecord(1), accessRecord(2)],
+      [accessRecord(3), accessRecord(4)],
+    ])
+    assert.deepEqual(log.stats(), { written: 0, dropped: 0, buffered: 5, failedFlushes: 0 })
+    const flushed = log.flush()
+    assert.deepEqual(calls[2], [accessRecord(5)])
+    for (const answer of answers) answer()
+    await flushed
+    assert.deepEqual(log.stats(), { written: 5, dropped: 0, buffered: 0, failedFlushes: 0 })
+    await log.close()
   })
 
   test('the interval timer writes a partial batch', async () => {

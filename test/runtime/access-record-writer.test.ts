@@ -38,11 +38,13 @@ function writerFor(
   opened: OpenedBackend,
   logger: ReturnType<typeof createLogger>,
   workerUrl?: URL,
+  ackIntervalMs?: number,
 ): Promise<AccessRecordWriter> {
   return startAccessRecordWriter({
     store: { url: opened.url, dataDir: opened.dataDir, poolSize: 2 },
     logger,
     ...(workerUrl === undefined ? {} : { workerUrl }),
+    ...(ackIntervalMs === undefined ? {} : { ackIntervalMs }),
   })
 }
 
@@ -127,6 +129,38 @@ for (const backend of storeBackends()) {
         })
       } finally {
         await log.close()
+        await writer.close()
+        await opened.drop()
+      }
+    })
+
+    test('written batches are acknowledged together after the interval; a refused batch is answered at once, alone', async () => {
+      const opened = await backend.open()
+      const { logger } = capturedLogger()
+      const writer = await writerFor(opened, logger, undefined, 300)
+      try {
+        const settled: string[] = []
+        const settle = (batch: number, write: Promise<void>) =>
+          write.then(
+            () => settled.push(`written ${batch}`),
+            (error: unknown) => {
+              assert.ok(error instanceof FlowgateError)
+              assert.match(error.detail ?? '', /^access-record worker: /)
+              settled.push(`refused ${batch}`)
+            },
+          )
+        // The correlation id is NOT NULL in the table: the second batch is refused by the store.
+        const refused = accessRecord(2, { correlationId: null as unknown as string })
+        const started = Date.now()
+        await Promise.all([
+          settle(1, writer.insertAccessRecords([accessRecord(1)])),
+          settle(2, writer.insertAccessRecords([refused])),
+          settle(3, writer.insertAccessRecords([accessRecord(3)])),
+        ])
+        assert.deepEqual(settled, ['refused 2', 'written 1', 'written 3'])
+        assert.ok(Date.now() - started >= 250, 'the written batches waited for the one acknowledgement')
+        assert.deepEqual(await storedAccessRecords(opened.store), [accessRecord(1), accessRecord(3)])
+      } finally {
         await writer.close()
         await opened.drop()
       }
