@@ -182,9 +182,7 @@ export function createAccessLog(options: AccessLogOptions): AccessLog {
       refusedRecords -= encodedRecordCount(batch)
       send(batch)
     } else if (pending.length > 0) {
-      const taken = pending.length <= batchSize ? pending : pending.slice(0, batchSize)
-      pending = pending.length <= batchSize ? [] : pending.slice(batchSize)
-      send(encodeAccessRecords(taken))
+      send(encodeAccessRecords(pending.splice(0, batchSize)))
     }
   }
 

@@ -88,9 +88,10 @@ interface Started {
  * gateway's event loop. Each batch is encoded (access-record-batch.ts), posted, and its promise
  * settles with the worker's answer: a store error rejects it at once, so the AccessLog keeps the
  * records and retries them; written batches are acknowledged together, at most one message per
- * `ackIntervalMs`, because each message costs the event loop a wake-up. A worker that exits unexpectedly is logged, every unanswered batch is rejected
- * (a batch the worker had committed just before may then be written twice: at least once, never
- * silently lost), and the next batch starts a new worker.
+ * `ackIntervalMs`, because each message costs the event loop a wake-up. A worker that exits
+ * unexpectedly is logged, every unanswered batch is rejected (the batches it had committed since
+ * its last acknowledgement are then written twice: at least once, never silently lost), and the
+ * next batch starts a new worker.
  *
  * Resolves once the worker has opened the store; rejects (ERR_STORE_UNAVAILABLE, or the store's
  * error) when it cannot.

@@ -83,6 +83,57 @@ describe('access log', () => {
     await log.close()
   })
 
+  test('while the store fails, each tick retries with the oldest batch alone; its success hands over the rest', async () => {
+    const calls: AccessRecord[][] = []
+    let refusing = true
+    const store: Pick<Store, 'insertAccessRecords'> = {
+      async insertAccessRecords(records) {
+        calls.push([...records])
+        if (refusing) throw new Error('store down')
+      },
+    }
+    const log = createAccessLog({
+      store,
+      batchSize: 2,
+      flushIntervalMs: 20,
+      maxBuffered: 10,
+      logger: capturedLogger().logger,
+      reportIntervalMs: 0,
+    })
+    try {
+      log.record(accessRecord(1))
+      log.record(accessRecord(2))
+      await new Promise((resolve) => setImmediate(resolve))
+      // Refused: new full batches wait instead of being handed over.
+      for (let n = 3; n <= 6; n++) log.record(accessRecord(n))
+      assert.deepEqual(calls, [[accessRecord(1), accessRecord(2)]])
+      const deadline = Date.now() + 5000
+      while (calls.length < 3) {
+        assert.ok(Date.now() < deadline, 'the timer retries')
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+      refusing = false
+      const refusals = calls.length
+      // Every retry while failing was the oldest batch, alone.
+      assert.deepEqual(
+        calls,
+        Array.from({ length: refusals }, () => [accessRecord(1), accessRecord(2)]),
+      )
+      while (log.stats().written < 6) {
+        assert.ok(Date.now() < deadline, 'all written once the store is back')
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+      assert.deepEqual(calls.slice(refusals), [
+        [accessRecord(1), accessRecord(2)],
+        [accessRecord(3), accessRecord(4)],
+        [accessRecord(5), accessRecord(6)],
+      ])
+      assert.deepEqual(log.stats(), { written: 6, dropped: 0, buffered: 0, failedFlushes: refusals })
+    } finally {
+      await log.close()
+    }
+  })
+
   test('the interval timer writes a partial batch', async () => {
     const opened = await (sqlite as NonNullable<typeof sqlite>).open()
     const log = createAccessLog({
