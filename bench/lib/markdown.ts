@@ -8,7 +8,7 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return lines.join('\n')
 }
 
-const figure = (value: number) => String(round3(value))
+const figure = (value: number) => (Number.isNaN(value) ? '—' : String(round3(value)))
 
 function comparisonTable(comparison: Comparison, unit: string): string {
   const rows = Object.entries(comparison.contenders).map(([name, { median }]) => [
@@ -17,6 +17,7 @@ function comparisonTable(comparison: Comparison, unit: string): string {
     figure(median.p50Ms),
     figure(median.p99Ms),
     figure(median.cpuMicrosPerRequest),
+    figure(median.eventLoopMicrosPerRequest),
     String(median.socketErrors),
   ])
   const pairs = Object.entries(comparison.pairs).map(
@@ -24,7 +25,10 @@ function comparisonTable(comparison: Comparison, unit: string): string {
       `- ${name}: ${pair.throughputRatio.toFixed(3)}× ${unit}, p99 ${pair.p99DifferenceMs >= 0 ? '+' : ''}${pair.p99DifferenceMs.toFixed(2)} ms`,
   )
   return [
-    table([' ', `${unit} (median)`, 'p50 ms', 'p99 ms', 'CPU µs/req', 'socket errors'], rows),
+    table(
+      [' ', `${unit} (median)`, 'p50 ms', 'p99 ms', 'CPU µs/req', 'event loop µs/req', 'socket errors'],
+      rows,
+    ),
     '',
     ...pairs,
   ].join('\n')

@@ -18,6 +18,8 @@ export interface RoundSettings {
 export interface RoundMeasurement extends LoadResult {
   /** CPU time (user + system) the server process spent per completed request, in microseconds. */
   readonly cpuMicrosPerRequest: number
+  /** The part of it spent on the server's main thread, its event loop. */
+  readonly eventLoopMicrosPerRequest: number
 }
 
 export interface ContenderSummary {
@@ -25,6 +27,7 @@ export interface ContenderSummary {
   readonly p50Ms: number
   readonly p99Ms: number
   readonly cpuMicrosPerRequest: number
+  readonly eventLoopMicrosPerRequest: number
   /** Sum over all rounds. */
   readonly socketErrors: number
 }
@@ -37,12 +40,12 @@ async function measure(
   settings: RoundSettings,
   durationSeconds: number,
 ): Promise<RoundMeasurement> {
-  const before = await contender.server.cpuMicros()
+  const before = await contender.server.cpu()
   const result = await generator.run(contender.request, {
     connections: settings.connections,
     durationSeconds,
   })
-  const after = await contender.server.cpuMicros()
+  const after = await contender.server.cpu()
   // A fast 401 or 404 would look like throughput: such a round is a broken set-up, not a figure.
   if (result.non2xx > 0) {
     throw new Error(
@@ -50,7 +53,11 @@ async function measure(
     )
   }
   if (result.requests === 0) throw new Error(`${contender.name}: no request completed`)
-  return { ...result, cpuMicrosPerRequest: (after - before) / result.requests }
+  return {
+    ...result,
+    cpuMicrosPerRequest: (after.processMicros - before.processMicros) / result.requests,
+    eventLoopMicrosPerRequest: (after.eventLoopMicros - before.eventLoopMicros) / result.requests,
+  }
 }
 
 /**
@@ -86,6 +93,7 @@ export function summarize(rounds: readonly RoundMeasurement[]): ContenderSummary
     p50Ms: median(rounds.map((r) => r.p50Ms)),
     p99Ms: median(rounds.map((r) => r.p99Ms)),
     cpuMicrosPerRequest: median(rounds.map((r) => r.cpuMicrosPerRequest)),
+    eventLoopMicrosPerRequest: median(rounds.map((r) => r.eventLoopMicrosPerRequest)),
     socketErrors: rounds.reduce((sum, r) => sum + r.socketErrors, 0),
   }
 }

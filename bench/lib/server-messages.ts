@@ -5,5 +5,15 @@ export type ToServer = { readonly type: 'cpu'; readonly id: number } | { readonl
 export type FromServer =
   | { readonly type: 'ready'; readonly url: string; readonly info: Readonly<Record<string, unknown>> }
   | { readonly type: 'failed'; readonly message: string }
-  /** Cumulative `process.cpuUsage()` of the server process, in microseconds. */
-  | { readonly type: 'cpu'; readonly id: number; readonly user: number; readonly system: number }
+  /**
+   * Cumulative `process.cpuUsage()` of the server process, in microseconds, and
+   * `process.threadCpuUsage()` of its main thread (the event loop) as `eventLoop` (absent from the
+   * servers of checkouts older than that reading, run with --before).
+   */
+  | {
+      readonly type: 'cpu'
+      readonly id: number
+      readonly user: number
+      readonly system: number
+      readonly eventLoop?: number
+    }

@@ -8,9 +8,16 @@ export interface ServerProcess {
   readonly url: string
   readonly pid: number
   readonly info: Readonly<Record<string, unknown>>
-  /** Cumulative user + system CPU time of the server process, in microseconds. */
-  cpuMicros(): Promise<number>
+  /** Cumulative user + system CPU time of the server process and of its event loop. */
+  cpu(): Promise<CpuReading>
   close(): Promise<void>
+}
+
+export interface CpuReading {
+  /** All the process's threads, in microseconds. */
+  readonly processMicros: number
+  /** The main thread alone: the event loop that serves the requests (NaN from an older checkout). */
+  readonly eventLoopMicros: number
 }
 
 export interface StartOptions {
@@ -72,10 +79,13 @@ function wrap(
   info: Readonly<Record<string, unknown>>,
 ): ServerProcess {
   let nextId = 1
-  const pending = new Map<number, { resolve: (micros: number) => void; reject: (error: Error) => void }>()
+  const pending = new Map<number, { resolve: (cpu: CpuReading) => void; reject: (error: Error) => void }>()
   child.on('message', (message: FromServer) => {
     if (message.type !== 'cpu') return
-    pending.get(message.id)?.resolve(message.user + message.system)
+    pending.get(message.id)?.resolve({
+      processMicros: message.user + message.system,
+      eventLoopMicros: message.eventLoop ?? Number.NaN,
+    })
     pending.delete(message.id)
   })
   const exited = new Promise<void>((resolve) =>
@@ -91,9 +101,9 @@ function wrap(
     url,
     pid: child.pid as number,
     info,
-    cpuMicros() {
+    cpu() {
       const id = nextId++
-      return new Promise<number>((resolve, reject) => {
+      return new Promise<CpuReading>((resolve, reject) => {
         if (child.exitCode !== null || !child.connected) {
           reject(new Error(`${name} is not running`))
           return

@@ -29,7 +29,14 @@ export function serveBench<Options>(start: (options: Options) => Promise<BenchSe
       process.on('message', (message: ToServer) => {
         if (message.type === 'cpu') {
           const usage = process.cpuUsage()
-          send({ type: 'cpu', id: message.id, user: usage.user, system: usage.system })
+          const thread = process.threadCpuUsage()
+          send({
+            type: 'cpu',
+            id: message.id,
+            user: usage.user,
+            system: usage.system,
+            eventLoop: thread.user + thread.system,
+          })
         } else if (message.type === 'close') {
           server.close().finally(() => process.exit(0))
         }

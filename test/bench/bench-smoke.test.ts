@@ -146,6 +146,7 @@ function rounds(...rates: number[]): RoundMeasurement[] {
     non2xx: 0,
     socketErrors: 0,
     cpuMicrosPerRequest: 50,
+    eventLoopMicrosPerRequest: 40,
   }))
 }
 
@@ -167,6 +168,7 @@ test('compare reports medians per contender and per-round ratios per pair', () =
     p50Ms: 1,
     p99Ms: 3,
     cpuMicrosPerRequest: 50,
+    eventLoopMicrosPerRequest: 40,
     socketErrors: 0,
   })
 })
@@ -302,6 +304,30 @@ test('the Markdown report lists every target with its result', () => {
   assert.match(markdown, /\| what \| target \| measured \| result \|\n\|---\|---\|---\|---\|\n/)
   assert.equal(markdown.match(/\| NOT MEASURED \|/g)?.length, 10)
   assert.doesNotMatch(markdown, /## Runtime|## Errors/)
+})
+
+test('a runtime table gives each contender its process and event-loop CPU; an older checkout has no event-loop figure', () => {
+  const older = rounds(900, 900, 900).map((round) => ({ ...round, eventLoopMicrosPerRequest: Number.NaN }))
+  const GET = compare(
+    { floor: rounds(1000, 1000, 1000), flowgate: rounds(950, 900, 980), 'flowgate@before': older },
+    [['flowgate', 'floor']],
+  )
+  const markdown = renderMarkdown({ ...baseReport, runtime: { GET } }, [])
+  const table = markdown.slice(markdown.indexOf('## Runtime GET'), markdown.indexOf('- flowgate/floor'))
+  assert.equal(
+    table,
+    [
+      '## Runtime GET',
+      '',
+      '|   | req/s (median) | p50 ms | p99 ms | CPU µs/req | event loop µs/req | socket errors |',
+      '|---|---|---|---|---|---|---|',
+      '| floor | 1000 | 1 | 3 | 50 | 40 | 0 |',
+      '| flowgate | 950 | 1 | 3 | 50 | 40 | 0 |',
+      '| flowgate@before | 900 | 1 | 3 | 50 | — | 0 |',
+      '',
+      '',
+    ].join('\n'),
+  )
 })
 
 test('/proc/<pid>/status memory lines are read in bytes', () => {
