@@ -21,8 +21,8 @@ import { measureVerificationWithJose } from './scenarios/verification.ts'
 const usage = `Usage: npm run bench -- [--quick] [--rounds N] [--duration SECONDS] [--only LIST] [--strict]
 
   --quick         short rounds and smaller scale figures: a smoke run, not a measurement
-  --rounds N      measured rounds per scenario (default 5; --quick 2)
-  --duration S    seconds per round (default 5; --quick 2)
+  --rounds N      measured rounds per scenario (default 9; --quick 2)
+  --duration S    seconds per round (default 3; --quick 2)
   --only LIST     comma-separated subset of: runtime,token,scale,cache,stream,verify
   --strict        exit with status 1 when a target is missed
   --algorithm A   token signing algorithm for Flowgate, oidc-provider and the limits: ES256 (default,
@@ -68,8 +68,8 @@ function positiveInteger(value: string | undefined, fallback: number, name: stri
 
 const quick = values.quick
 const settings: RoundSettings = {
-  rounds: positiveInteger(values.rounds, quick ? 2 : 5, 'rounds'),
-  durationSeconds: positiveInteger(values.duration, quick ? 2 : 5, 'duration'),
+  rounds: positiveInteger(values.rounds, quick ? 2 : 9, 'rounds'),
+  durationSeconds: positiveInteger(values.duration, quick ? 2 : 3, 'duration'),
   warmupSeconds: quick ? 1 : 3,
   connections: 50,
 }
