@@ -10,7 +10,7 @@ import { renderMarkdown } from './lib/markdown.ts'
 import type { BenchReport, Comparison, StreamResult } from './lib/results.ts'
 import type { RoundSettings } from './lib/rounds.ts'
 import { type ServerProcess, startServerProcess } from './lib/server-process.ts'
-import { evaluateTargets } from './lib/targets.ts'
+import { describeResolution, evaluateTargets, secondFloor as secondFloorName } from './lib/targets.ts'
 import type { FlowgateUnderTest, NamedFlowgate, ScenarioContext } from './scenarios/context.ts'
 import { compareFlowgateVariants, type ScaleSize } from './scenarios/flowgate-variants.ts'
 import { flowPath, runRuntimeScenario } from './scenarios/runtime.ts'
@@ -173,6 +173,9 @@ async function main(generator: LoadGenerator): Promise<BenchReport> {
   const upstream = await context.start('upstream', 'upstream.ts', {})
   const floor = await context.start('floor', 'floor.ts', { upstream: upstream.url })
   const peer = await context.start('peer', 'peer.ts', { upstream: upstream.url })
+  const secondFloor = selected.has('runtime')
+    ? await context.start(secondFloorName, 'floor.ts', { upstream: upstream.url })
+    : undefined
   let flowgate: FlowgateUnderTest | undefined
   if (gatewayPresent) {
     flowgate = await attempt('starting Flowgate', () => startFlowgate(context, upstream, smallSize))
@@ -191,7 +194,9 @@ async function main(generator: LoadGenerator): Promise<BenchReport> {
   }
 
   const runtime = selected.has('runtime')
-    ? await attempt('runtime scenario', () => runRuntimeScenario(context, { floor, peer, flowgate, before }))
+    ? await attempt('runtime scenario', () =>
+        runRuntimeScenario(context, { floor, peer, secondFloor, flowgate, before }),
+      )
     : undefined
   const tokenEndpoint = selected.has('token')
     ? await attempt('token endpoint scenario', () =>
@@ -327,6 +332,8 @@ function write(report: BenchReport): void {
   log(markdown)
   log(`written to bench/results/${stamp}.json and .md (and latest.*)`)
   for (const t of targets) log(`${t.status.padEnd(12)} ${t.what}: ${t.measured} (target ${t.target})`)
+  const resolution = describeResolution(report)
+  if (resolution !== undefined) log(resolution)
   if (errors.length > 0) process.exitCode = 1
   else if (values.strict && targets.some((t) => t.status === 'FAIL')) process.exitCode = 1
 }

@@ -1,6 +1,6 @@
 import type { BenchReport, Comparison } from './results.ts'
 import { round3 } from './stats.ts'
-import type { TargetOutcome } from './targets.ts'
+import { describeResolution, type TargetOutcome } from './targets.ts'
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`]
@@ -55,6 +55,8 @@ export function renderMarkdown(report: BenchReport, targets: readonly TargetOutc
       targets.map((t) => [t.what, t.target, t.measured, t.status]),
     ),
   ]
+  const resolution = describeResolution(report)
+  if (resolution !== undefined) out.push('', resolution)
   for (const method of ['GET', 'POST'] as const) {
     const comparison = report.runtime[method]
     if (comparison === undefined) continue

@@ -61,8 +61,20 @@ async function measure(
 }
 
 /**
+ * The order of round `round` (1-based): the contenders rotated by one place a round (A B C, B C A,
+ * C A B, A B C, …). Over a multiple of their number of rounds each contender stands in every position
+ * equally often, so whatever a position brings — the machine's speed drifting across a round, the
+ * previous server still closing its connections or collecting its garbage — falls on all of them
+ * alike instead of always on the same one.
+ */
+export function roundOrder<T>(contenders: readonly T[], round: number): T[] {
+  const shift = (round - 1) % contenders.length
+  return [...contenders.slice(shift), ...contenders.slice(0, shift)]
+}
+
+/**
  * Warms every contender up once (JIT, TLS sessions, connection pools; not recorded), then runs
- * `rounds` rounds, each measuring every contender back to back in the same order: A B C A B C.
+ * `rounds` rounds, each measuring every contender back to back, in the order of `roundOrder`.
  */
 export async function runInterleaved(
   generator: LoadGenerator,
@@ -77,7 +89,7 @@ export async function runInterleaved(
   for (const contender of contenders) byContender[contender.name] = []
   for (let round = 1; round <= settings.rounds; round++) {
     const line: string[] = []
-    for (const contender of contenders) {
+    for (const contender of roundOrder(contenders, round)) {
       const measurement = await measure(generator, contender, settings, settings.durationSeconds)
       byContender[contender.name]?.push(measurement)
       line.push(`${contender.name} ${Math.round(measurement.requestsPerSecond)}/s`)

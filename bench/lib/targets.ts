@@ -1,5 +1,9 @@
 import type { BenchReport } from './results.ts'
 
+/** The runtime scenario's second floor (bench/scenarios/runtime.ts), and its pair against the first. */
+export const secondFloor = 'floor 2'
+const resolutionPair = `${secondFloor}/floor`
+
 export type TargetStatus = 'PASS' | 'FAIL' | 'NOT MEASURED'
 
 export interface TargetOutcome {
@@ -26,6 +30,7 @@ function outcome(
 
 // Three decimals, so that a ratio just under a threshold never prints as the threshold itself.
 const times = (value: number) => `${value.toFixed(3)}×`
+const milliseconds = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(2)} ms`
 
 /** Issue 5's targets, judged on the medians of per-round ratios. */
 export function evaluateTargets(report: Omit<BenchReport, 'finishedAt'>): TargetOutcome[] {
@@ -52,7 +57,7 @@ export function evaluateTargets(report: Omit<BenchReport, 'finishedAt'>): Target
         "≤ the floor's p99 + 1 ms",
         pairs?.['flowgate/floor']?.p99DifferenceMs,
         (v) => v <= 1,
-        (v) => `${v >= 0 ? '+' : ''}${v.toFixed(2)} ms`,
+        milliseconds,
       ),
     )
   }
@@ -96,4 +101,26 @@ export function evaluateTargets(report: Omit<BenchReport, 'finishedAt'>): Target
     ),
   )
   return outcomes
+}
+
+/**
+ * The run's resolution, in words: what a second floor process, the same server as the first,
+ * measured against it in the same rounds. It is nothing but the method's noise on this machine, so a
+ * target whose figure is nearer its threshold than this is not decided by the run. Undefined when the
+ * runtime scenario did not run.
+ */
+export function describeResolution(report: Omit<BenchReport, 'finishedAt'>): string | undefined {
+  const parts: string[] = []
+  for (const method of ['GET', 'POST'] as const) {
+    const pair = report.runtime[method]?.pairs[resolutionPair]
+    if (pair === undefined) continue
+    parts.push(
+      `${method} ${times(pair.throughputRatio)} its throughput and p99 ${milliseconds(pair.p99DifferenceMs)}`,
+    )
+  }
+  if (parts.length === 0) return undefined
+  return (
+    `Resolution of this run: a second floor, the same server as the first, measured ${parts.join('; ')} ` +
+    "against it. That is the method's own noise on this machine: a figure nearer a target than this is not decided by this run."
+  )
 }

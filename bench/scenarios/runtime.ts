@@ -2,6 +2,7 @@ import type { LoadRequest } from '../lib/load-generator.ts'
 import { type Comparison, compare } from '../lib/results.ts'
 import { type Contender, runInterleaved } from '../lib/rounds.ts'
 import type { ServerProcess } from '../lib/server-process.ts'
+import { secondFloor } from '../lib/targets.ts'
 import type { FlowgateUnderTest, NamedFlowgate, ScenarioContext } from './context.ts'
 
 const document = {
@@ -42,12 +43,15 @@ export function runtimeRequest(
  * Floor, peer and Flowgate under GET and under POST with a 1 KiB body, the same requests to each
  * (Flowgate's bearer token included), interleaved; with `before`
  * (Flowgate from other checkouts) those too, for each optimisation's before/after in the same rounds.
+ * With `secondFloor`, a second process of the floor itself takes part as well: what it measures
+ * against the first (`floor 2/floor`) is nothing but the method's noise in this run, its resolution.
  */
 export async function runRuntimeScenario(
   context: ScenarioContext,
   servers: {
     floor: ServerProcess
     peer: ServerProcess
+    secondFloor?: ServerProcess
     flowgate: FlowgateUnderTest | undefined
     before?: readonly NamedFlowgate[]
   },
@@ -78,6 +82,13 @@ export async function runRuntimeScenario(
         request: runtimeRequest(server.url, method, authorization),
       })
     }
+    if (servers.secondFloor !== undefined) {
+      contenders.push({
+        name: secondFloor,
+        server: servers.secondFloor,
+        request: runtimeRequest(servers.secondFloor.url, method, authorization),
+      })
+    }
     const before = servers.before ?? []
     for (const { name, flowgate } of before) {
       contenders.push({
@@ -91,6 +102,7 @@ export async function runRuntimeScenario(
       ['flowgate', 'floor'],
       ['flowgate', 'peer'],
       ['peer', 'floor'],
+      [secondFloor, 'floor'],
       ...before.flatMap(({ name }) => [['flowgate', name] as const, [name, 'floor'] as const]),
     ])
   }

@@ -6,9 +6,9 @@ import { renderMarkdown } from '../../bench/lib/markdown.ts'
 import { parseProcStatus } from '../../bench/lib/process-memory.ts'
 import type { BenchReport, Comparison } from '../../bench/lib/results.ts'
 import { compare } from '../../bench/lib/results.ts'
-import type { RoundMeasurement } from '../../bench/lib/rounds.ts'
+import { type RoundMeasurement, roundOrder } from '../../bench/lib/rounds.ts'
 import { median, medianDifference, medianRatio, round3 } from '../../bench/lib/stats.ts'
-import { evaluateTargets } from '../../bench/lib/targets.ts'
+import { describeResolution, evaluateTargets } from '../../bench/lib/targets.ts'
 import { parseWrkDuration, parseWrkOutput, wrkLuaScript } from '../../bench/lib/wrk.ts'
 import { postBody } from '../../bench/scenarios/runtime.ts'
 
@@ -344,4 +344,34 @@ test('OAuth Basic credentials form-encode SAP client ids before base64', () => {
 test('the POST body is exactly 1 KiB of JSON', () => {
   assert.equal(Buffer.byteLength(postBody), 1024)
   assert.equal(typeof JSON.parse(postBody), 'object')
+})
+
+test('each round starts one contender later, so every contender stands in every position as often', () => {
+  assert.deepEqual(
+    [1, 2, 3, 4].map((round) => roundOrder(['A', 'B', 'C'], round).join(' ')),
+    ['A B C', 'B C A', 'C A B', 'A B C'],
+  )
+})
+
+test("a run's resolution is what the second floor measured against the first, under the targets", () => {
+  const GET = compare({ floor: rounds(1000, 1000, 1000), 'floor 2': rounds(1040, 990, 1080) }, [
+    ['floor 2', 'floor'],
+  ])
+  const POST = compare(
+    {
+      floor: rounds(1000, 1000, 1000),
+      'floor 2': rounds(970, 960, 990).map((r) => ({ ...r, p99Ms: r.p99Ms - 0.25 })),
+    },
+    [['floor 2', 'floor']],
+  )
+  const report: BenchReport = { ...baseReport, runtime: { GET, POST } }
+  const resolution =
+    'Resolution of this run: a second floor, the same server as the first, measured GET 1.040× its ' +
+    'throughput and p99 +0.00 ms; POST 0.970× its throughput and p99 -0.25 ms against it. That is ' +
+    "the method's own noise on this machine: a figure nearer a target than this is not decided by this run."
+  assert.equal(describeResolution(report), resolution)
+  const markdown = renderMarkdown(report, evaluateTargets(report))
+  const targetsEnd = markdown.indexOf('\n\n## Runtime GET')
+  assert.equal(markdown.slice(markdown.lastIndexOf('|\n', targetsEnd) + 1, targetsEnd), `\n\n${resolution}`)
+  assert.equal(describeResolution(baseReport), undefined)
 })
