@@ -18,6 +18,7 @@ function comparisonTable(comparison: Comparison, unit: string): string {
     figure(median.p99Ms),
     figure(median.cpuMicrosPerRequest),
     figure(median.eventLoopMicrosPerRequest),
+    figure(median.longestStallMs),
     String(median.socketErrors),
   ])
   const pairs = Object.entries(comparison.pairs).map(
@@ -26,7 +27,16 @@ function comparisonTable(comparison: Comparison, unit: string): string {
   )
   return [
     table(
-      [' ', `${unit} (median)`, 'p50 ms', 'p99 ms', 'CPU µs/req', 'event loop µs/req', 'socket errors'],
+      [
+        ' ',
+        `${unit} (median)`,
+        'p50 ms',
+        'p99 ms',
+        'CPU µs/req',
+        'event loop µs/req',
+        'longest stall ms',
+        'socket errors',
+      ],
       rows,
     ),
     '',

@@ -20,6 +20,8 @@ export interface RoundMeasurement extends LoadResult {
   readonly cpuMicrosPerRequest: number
   /** The part of it spent on the server's main thread, its event loop. */
   readonly eventLoopMicrosPerRequest: number
+  /** The longest the server's event loop was blocked during the round, in milliseconds. */
+  readonly longestStallMs: number
 }
 
 export interface ContenderSummary {
@@ -28,6 +30,8 @@ export interface ContenderSummary {
   readonly p99Ms: number
   readonly cpuMicrosPerRequest: number
   readonly eventLoopMicrosPerRequest: number
+  /** Median over rounds of each round's longest stall. */
+  readonly longestStallMs: number
   /** Sum over all rounds. */
   readonly socketErrors: number
 }
@@ -57,6 +61,7 @@ async function measure(
     ...result,
     cpuMicrosPerRequest: (after.processMicros - before.processMicros) / result.requests,
     eventLoopMicrosPerRequest: (after.eventLoopMicros - before.eventLoopMicros) / result.requests,
+    longestStallMs: after.longestStallMs,
   }
 }
 
@@ -106,6 +111,7 @@ export function summarize(rounds: readonly RoundMeasurement[]): ContenderSummary
     p99Ms: median(rounds.map((r) => r.p99Ms)),
     cpuMicrosPerRequest: median(rounds.map((r) => r.cpuMicrosPerRequest)),
     eventLoopMicrosPerRequest: median(rounds.map((r) => r.eventLoopMicrosPerRequest)),
+    longestStallMs: median(rounds.map((r) => r.longestStallMs)),
     socketErrors: rounds.reduce((sum, r) => sum + r.socketErrors, 0),
   }
 }

@@ -8,7 +8,8 @@ export type FromServer =
   /**
    * Cumulative `process.cpuUsage()` of the server process, in microseconds, and
    * `process.threadCpuUsage()` of its main thread (the event loop) as `eventLoop` (absent from the
-   * servers of checkouts older than that reading, run with --before).
+   * servers of checkouts older than that reading, run with --before), and the longest the event
+   * loop was blocked since the previous reading (absent likewise from older checkouts).
    */
   | {
       readonly type: 'cpu'
@@ -16,4 +17,5 @@ export type FromServer =
       readonly user: number
       readonly system: number
       readonly eventLoop?: number
+      readonly longestStallMs?: number
     }

@@ -8,7 +8,7 @@ export interface ServerProcess {
   readonly url: string
   readonly pid: number
   readonly info: Readonly<Record<string, unknown>>
-  /** Cumulative user + system CPU time of the server process and of its event loop. */
+  /** Cumulative user + system CPU time of the server process and of its event loop, and its longest stall. */
   cpu(): Promise<CpuReading>
   close(): Promise<void>
 }
@@ -18,6 +18,11 @@ export interface CpuReading {
   readonly processMicros: number
   /** The main thread alone: the event loop that serves the requests (NaN from an older checkout). */
   readonly eventLoopMicros: number
+  /**
+   * The longest the event loop was blocked since the previous reading, in milliseconds (NaN from an
+   * older checkout): what separates a tail of stalls from a slower path for every request.
+   */
+  readonly longestStallMs: number
 }
 
 export interface StartOptions {
@@ -85,6 +90,7 @@ function wrap(
     pending.get(message.id)?.resolve({
       processMicros: message.user + message.system,
       eventLoopMicros: message.eventLoop ?? Number.NaN,
+      longestStallMs: message.longestStallMs ?? Number.NaN,
     })
     pending.delete(message.id)
   })

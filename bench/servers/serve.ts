@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import type { FromServer, ToServer } from '../lib/server-messages.ts'
 
 export interface BenchServer {
@@ -14,7 +15,8 @@ function send(message: FromServer): void {
 
 /**
  * Runs a server under test as a child of the runner: options arrive as JSON in argv[2], readiness
- * and CPU readings go back over IPC. The process exits when the runner asks, or when the runner
+ * and CPU readings go back over IPC, each reading with the longest the event loop was blocked since
+ * the one before (a 10 ms timer's lateness, `monitorEventLoopDelay`: no JavaScript runs for it). The process exits when the runner asks, or when the runner
  * goes away, so an interrupted run leaves no server behind.
  */
 export function serveBench<Options>(start: (options: Options) => Promise<BenchServer>): void {
@@ -26,6 +28,8 @@ export function serveBench<Options>(start: (options: Options) => Promise<BenchSe
   process.on('disconnect', () => process.exit(0))
   start(options).then(
     (server) => {
+      const delay = monitorEventLoopDelay({ resolution: 10 })
+      delay.enable()
       process.on('message', (message: ToServer) => {
         if (message.type === 'cpu') {
           const usage = process.cpuUsage()
@@ -36,7 +40,9 @@ export function serveBench<Options>(start: (options: Options) => Promise<BenchSe
             user: usage.user,
             system: usage.system,
             eventLoop: thread.user + thread.system,
+            longestStallMs: delay.count === 0 ? 0 : delay.max / 1e6,
           })
+          delay.reset()
         } else if (message.type === 'close') {
           server.close().finally(() => process.exit(0))
         }

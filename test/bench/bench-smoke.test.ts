@@ -147,6 +147,7 @@ function rounds(...rates: number[]): RoundMeasurement[] {
     socketErrors: 0,
     cpuMicrosPerRequest: 50,
     eventLoopMicrosPerRequest: 40,
+    longestStallMs: 10 + i,
   }))
 }
 
@@ -169,6 +170,7 @@ test('compare reports medians per contender and per-round ratios per pair', () =
     p99Ms: 3,
     cpuMicrosPerRequest: 50,
     eventLoopMicrosPerRequest: 40,
+    longestStallMs: 11,
     socketErrors: 0,
   })
 })
@@ -306,8 +308,12 @@ test('the Markdown report lists every target with its result', () => {
   assert.doesNotMatch(markdown, /## Runtime|## Errors/)
 })
 
-test('a runtime table gives each contender its process and event-loop CPU; an older checkout has no event-loop figure', () => {
-  const older = rounds(900, 900, 900).map((round) => ({ ...round, eventLoopMicrosPerRequest: Number.NaN }))
+test('a runtime table gives each contender its process and event-loop CPU and longest stall; an older checkout has neither event-loop figure', () => {
+  const older = rounds(900, 900, 900).map((round) => ({
+    ...round,
+    eventLoopMicrosPerRequest: Number.NaN,
+    longestStallMs: Number.NaN,
+  }))
   const GET = compare(
     { floor: rounds(1000, 1000, 1000), flowgate: rounds(950, 900, 980), 'flowgate@before': older },
     [['flowgate', 'floor']],
@@ -319,11 +325,11 @@ test('a runtime table gives each contender its process and event-loop CPU; an ol
     [
       '## Runtime GET',
       '',
-      '|   | req/s (median) | p50 ms | p99 ms | CPU µs/req | event loop µs/req | socket errors |',
-      '|---|---|---|---|---|---|---|',
-      '| floor | 1000 | 1 | 3 | 50 | 40 | 0 |',
-      '| flowgate | 950 | 1 | 3 | 50 | 40 | 0 |',
-      '| flowgate@before | 900 | 1 | 3 | 50 | — | 0 |',
+      '|   | req/s (median) | p50 ms | p99 ms | CPU µs/req | event loop µs/req | longest stall ms | socket errors |',
+      '|---|---|---|---|---|---|---|---|',
+      '| floor | 1000 | 1 | 3 | 50 | 40 | 11 | 0 |',
+      '| flowgate | 950 | 1 | 3 | 50 | 40 | 11 | 0 |',
+      '| flowgate@before | 900 | 1 | 3 | 50 | — | — | 0 |',
       '',
       '',
     ].join('\n'),
