@@ -27,8 +27,9 @@ const usage = `Usage: npm run bench -- [--quick] [--rounds N] [--duration SECOND
   --strict        exit with status 1 when a target is missed
   --algorithm A   token signing algorithm for Flowgate, oidc-provider and the limits: ES256 (default,
                   as Flowgate's tokens.algorithm), RS256 or EdDSA
-  --profile NAME  write a CPU profile of server NAME (floor, peer, flowgate, upstream, oidc-provider)
-                  to bench/results/profiles/ (open it in Chrome DevTools; slows that server down)
+  --profile NAME  write a CPU profile of server NAME (floor, 'floor 2', peer, flowgate, upstream,
+                  oidc-provider) to bench/results/profiles/ (open it in Chrome DevTools; slows that
+                  server down)
   --before DIR    also run Flowgate from another checkout of this repository (e.g. \`git worktree add
                   /tmp/fg-before HEAD\` with node_modules linked), as \`flowgate@<basename of DIR>\`,
                   interleaved with this tree's in the runtime and token scenarios: an optimisation's

@@ -1,5 +1,5 @@
 import type { BenchReport, Comparison } from './results.ts'
-import { round3 } from './stats.ts'
+import { formatDifferenceMs, formatRatio, round3 } from './stats.ts'
 import { describeResolution, type TargetOutcome } from './targets.ts'
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -23,7 +23,7 @@ function comparisonTable(comparison: Comparison, unit: string): string {
   ])
   const pairs = Object.entries(comparison.pairs).map(
     ([name, pair]) =>
-      `- ${name}: ${pair.throughputRatio.toFixed(3)}× ${unit}, p99 ${pair.p99DifferenceMs >= 0 ? '+' : ''}${pair.p99DifferenceMs.toFixed(2)} ms`,
+      `- ${name}: ${formatRatio(pair.throughputRatio)} ${unit}, p99 ${formatDifferenceMs(pair.p99DifferenceMs)}`,
   )
   return [
     table(

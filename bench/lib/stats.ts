@@ -41,3 +41,9 @@ export function round3(value: number): number {
   const digits = Math.max(0, 2 - Math.floor(Math.log10(Math.abs(value))))
   return Number(value.toFixed(Math.min(digits, 6)))
 }
+
+/** A ratio for reports: three decimals, so that one just under a threshold never prints as the threshold. */
+export const formatRatio = (value: number): string => `${value.toFixed(3)}×`
+
+/** A signed difference in milliseconds for reports: `+0.64 ms`, `-1.39 ms`. */
+export const formatDifferenceMs = (value: number): string => `${value >= 0 ? '+' : ''}${value.toFixed(2)} ms`

@@ -1,4 +1,5 @@
 import type { BenchReport } from './results.ts'
+import { formatDifferenceMs, formatRatio } from './stats.ts'
 
 /** The runtime scenario's second floor (bench/scenarios/runtime.ts), and its pair against the first. */
 export const secondFloor = 'floor 2'
@@ -28,10 +29,6 @@ function outcome(
   return { what, target, measured: format(value), status: passes(value) ? 'PASS' : 'FAIL' }
 }
 
-// Three decimals, so that a ratio just under a threshold never prints as the threshold itself.
-const times = (value: number) => `${value.toFixed(3)}×`
-const milliseconds = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(2)} ms`
-
 /** Issue 5's targets, judged on the medians of per-round ratios. */
 export function evaluateTargets(report: Omit<BenchReport, 'finishedAt'>): TargetOutcome[] {
   const outcomes: TargetOutcome[] = []
@@ -43,21 +40,21 @@ export function evaluateTargets(report: Omit<BenchReport, 'finishedAt'>): Target
         '≥ 0.90×',
         pairs?.['flowgate/floor']?.throughputRatio,
         (v) => v >= 0.9,
-        times,
+        formatRatio,
       ),
       outcome(
         `runtime ${method} throughput vs @fastify/http-proxy`,
         '≥ 1.15×',
         pairs?.['flowgate/peer']?.throughputRatio,
         (v) => v >= 1.15,
-        times,
+        formatRatio,
       ),
       outcome(
         `runtime ${method} p99 at ${report.settings.connections} connections`,
         "≤ the floor's p99 + 1 ms",
         pairs?.['flowgate/floor']?.p99DifferenceMs,
         (v) => v <= 1,
-        milliseconds,
+        formatDifferenceMs,
       ),
     )
   }
@@ -70,7 +67,7 @@ export function evaluateTargets(report: Omit<BenchReport, 'finishedAt'>): Target
       '≤ 5 % slower',
       scale?.comparison.pairs['large/small']?.throughputRatio,
       (v) => v >= 0.95,
-      times,
+      formatRatio,
     ),
     outcome(
       `${(report.stream?.bytes ?? 2 ** 30) / 2 ** 30} GiB streamed POST, peak RSS growth`,
@@ -88,7 +85,7 @@ export function evaluateTargets(report: Omit<BenchReport, 'finishedAt'>): Target
       '≥ 1.5×',
       token?.comparison.pairs['flowgate/oidc-provider']?.throughputRatio,
       (v) => v >= 1.5,
-      times,
+      formatRatio,
     ),
     outcome(
       'token endpoint vs the raw signing rate',
@@ -97,7 +94,7 @@ export function evaluateTargets(report: Omit<BenchReport, 'finishedAt'>): Target
         ? undefined
         : flowgateTokens / token.rawSigningPerSecond,
       (v) => v >= 0.8,
-      times,
+      formatRatio,
     ),
   )
   return outcomes
@@ -115,7 +112,7 @@ export function describeResolution(report: Omit<BenchReport, 'finishedAt'>): str
     const pair = report.runtime[method]?.pairs[resolutionPair]
     if (pair === undefined) continue
     parts.push(
-      `${method} ${times(pair.throughputRatio)} its throughput and p99 ${milliseconds(pair.p99DifferenceMs)}`,
+      `${method} ${formatRatio(pair.throughputRatio)} its throughput and p99 ${formatDifferenceMs(pair.p99DifferenceMs)}`,
     )
   }
   if (parts.length === 0) return undefined

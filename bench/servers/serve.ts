@@ -16,8 +16,9 @@ function send(message: FromServer): void {
 /**
  * Runs a server under test as a child of the runner: options arrive as JSON in argv[2], readiness
  * and CPU readings go back over IPC, each reading with the longest the event loop was blocked since
- * the one before (a 10 ms timer's lateness, `monitorEventLoopDelay`: no JavaScript runs for it). The process exits when the runner asks, or when the runner
- * goes away, so an interrupted run leaves no server behind.
+ * the one before (a 10 ms timer's lateness, `monitorEventLoopDelay`: no JavaScript runs for it).
+ * The process exits when the runner asks, or when the runner goes away, so an interrupted run
+ * leaves no server behind.
  */
 export function serveBench<Options>(start: (options: Options) => Promise<BenchServer>): void {
   if (process.send === undefined) {
@@ -40,7 +41,8 @@ export function serveBench<Options>(start: (options: Options) => Promise<BenchSe
             user: usage.user,
             system: usage.system,
             eventLoop: thread.user + thread.system,
-            longestStallMs: delay.count === 0 ? 0 : delay.max / 1e6,
+            // An empty histogram's max is 0.
+            longestStallMs: delay.max / 1e6,
           })
           delay.reset()
         } else if (message.type === 'close') {

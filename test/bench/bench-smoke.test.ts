@@ -334,6 +334,7 @@ test('a runtime table gives each contender its process and event-loop CPU and lo
       '',
     ].join('\n'),
   )
+  assert.match(markdown, /\n- flowgate\/floor: 0\.950× req\/s, p99 \+0\.00 ms\n/)
 })
 
 test('/proc/<pid>/status memory lines are read in bytes', () => {
