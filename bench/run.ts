@@ -23,6 +23,8 @@ const usage = `Usage: npm run bench -- [--quick] [--rounds N] [--duration SECOND
   --quick         short rounds and smaller scale figures: a smoke run, not a measurement
   --rounds N      measured rounds per scenario (default 9; --quick 2)
   --duration S    seconds per round (default 3; --quick 2)
+  --processes N   processes of each server in the runtime scenario, measured in turn, one per round
+                  (default 3; --quick 1): what one process happens to be is then averaged out
   --only LIST     comma-separated subset of: runtime,token,scale,cache,stream,verify
   --strict        exit with status 1 when a target is missed
   --algorithm A   token signing algorithm for Flowgate, oidc-provider and the limits: ES256 (default,
@@ -49,6 +51,7 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     algorithm: { type: 'string' },
     before: { type: 'string', multiple: true },
+    processes: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 })
@@ -74,6 +77,8 @@ const settings: RoundSettings = {
   warmupSeconds: quick ? 1 : 3,
   connections: 50,
 }
+/** Processes of each server in the runtime scenario. */
+const processes = positiveInteger(values.processes, quick ? 1 : 3, 'processes')
 const selected = new Set<Scenario>(
   values.only === undefined ? scenarios : (values.only.split(',').map((s) => s.trim()) as Scenario[]),
 )
@@ -195,9 +200,38 @@ async function main(generator: LoadGenerator): Promise<BenchReport> {
   }
 
   const runtime = selected.has('runtime')
-    ? await attempt('runtime scenario', () =>
-        runRuntimeScenario(context, { floor, peer, secondFloor, flowgate, before }),
-      )
+    ? await attempt('runtime scenario', async () => {
+        // The further processes of each server: `floor #2`, `floor #3`, …
+        const more = async <T>(name: string, first: T, start: (name: string) => Promise<T>): Promise<T[]> => {
+          const all = [first]
+          for (let n = 2; n <= processes; n++) all.push(await start(`${name} #${n}`))
+          return all
+        }
+        const floors = (name: string, first: ServerProcess) =>
+          more(name, first, (copy) => context.start(copy, 'floor.ts', { upstream: upstream.url }))
+        return runRuntimeScenario(context, {
+          floor: await floors('floor', floor),
+          peer: await more('peer', peer, (copy) =>
+            context.start(copy, 'peer.ts', { upstream: upstream.url }),
+          ),
+          ...(secondFloor === undefined ? {} : { secondFloor: await floors(secondFloorName, secondFloor) }),
+          flowgate:
+            flowgate === undefined
+              ? undefined
+              : await more('flowgate', flowgate, (copy) =>
+                  startFlowgate(context, upstream, smallSize, {}, copy),
+                ),
+          before: await Promise.all(
+            before.map(async ({ name, flowgate: first }) => {
+              const entry = beforeTrees.find((tree) => tree.name === name)?.entry as string
+              const flowgates = await more(name, first, (copy) =>
+                startFlowgate(context, upstream, smallSize, {}, copy, entry),
+              )
+              return { name, flowgates }
+            }),
+          ),
+        })
+      })
     : undefined
   const tokenEndpoint = selected.has('token')
     ? await attempt('token endpoint scenario', () =>
@@ -237,7 +271,7 @@ async function main(generator: LoadGenerator): Promise<BenchReport> {
       loadGenerator: generator.name,
       loadAverage: { start: startLoad, end: loadavg()[0] as number },
     },
-    settings: { ...settings, quick },
+    settings: { ...settings, quick, processes },
     flowgate: { measured: flowgate !== undefined, note: flowgateNote },
     runtime: runtime ?? {},
     tokenEndpoint,
@@ -342,7 +376,7 @@ function write(report: BenchReport): void {
 const generator = selectLoadGenerator(log)
 log(
   `flowgate bench: ${generator.name}, ${settings.connections} connections, ${settings.rounds} rounds × ${settings.durationSeconds} s` +
-    `${quick ? ' (--quick)' : ''}`,
+    `, ${processes} process(es) of each runtime server${quick ? ' (--quick)' : ''}`,
 )
 try {
   write(await main(generator))

@@ -53,6 +53,10 @@ export function renderMarkdown(report: BenchReport, targets: readonly TargetOutc
     `${machine.cpus} × ${machine.cpuModel}, Node.js ${machine.node}, ${machine.platform}; load generator ${machine.loadGenerator}, ` +
       `1 thread, ${settings.connections} connections; ${settings.rounds} rounds of ${settings.durationSeconds} s after a ` +
       `${settings.warmupSeconds} s warm-up per server${settings.quick ? ' (--quick: a smoke run, not a measurement)' : ''}. ` +
+      ((settings.processes ?? 1) > 1
+        ? `The runtime scenario runs ${settings.processes} processes of each server, one per round in turn. `
+        : '') +
+      'Rounds follow a Williams design (every server in every place and after every other as often). ' +
       'Figures are medians over rounds; ratios are medians of per-round ratios. ' +
       `1-minute load average ${machine.loadAverage.start.toFixed(1)} at the start, ${machine.loadAverage.end.toFixed(1)} at the end.`,
     '',

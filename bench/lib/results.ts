@@ -74,7 +74,8 @@ export interface BenchReport {
     /** 1-minute load average at start and at the end: anything well above 2 means other work shared the cores. */
     readonly loadAverage: { readonly start: number; readonly end: number }
   }
-  readonly settings: RoundSettings & { readonly quick: boolean }
+  /** `processes`: of each server in the runtime scenario; absent in reports from before 2026-12-02 18:00. */
+  readonly settings: RoundSettings & { readonly quick: boolean; readonly processes?: number }
   /** Whether Flowgate took part, and why not when it did not. */
   readonly flowgate: { readonly measured: boolean; readonly note: string }
   readonly runtime: { readonly GET?: Comparison; readonly POST?: Comparison }

@@ -6,6 +6,21 @@ export interface Contender {
   readonly name: string
   readonly server: ServerProcess
   readonly request: LoadRequest
+  /**
+   * Further processes of the same server, measured in turn: round r uses process (r - 1) mod
+   * (1 + others), so that what one process happens to be (where its heap and code landed, which
+   * core it was started on) counts once per process in the median, not in every round.
+   */
+  readonly others?: readonly { readonly server: ServerProcess; readonly request: LoadRequest }[]
+}
+
+/** The process of `contender` that round `round` (1-based) measures. */
+export function processOfRound(
+  contender: Contender,
+  round: number,
+): { readonly server: ServerProcess; readonly request: LoadRequest } {
+  const processes = [contender, ...(contender.others ?? [])]
+  return processes[(round - 1) % processes.length] as Contender
 }
 
 export interface RoundSettings {
@@ -40,7 +55,7 @@ export type RoundsByContender = Readonly<Record<string, readonly RoundMeasuremen
 
 async function measure(
   generator: LoadGenerator,
-  contender: Contender,
+  contender: { readonly name: string; readonly server: ServerProcess; readonly request: LoadRequest },
   settings: RoundSettings,
   durationSeconds: number,
 ): Promise<RoundMeasurement> {
@@ -66,15 +81,43 @@ async function measure(
 }
 
 /**
- * The order of round `round` (1-based): the contenders rotated by one place a round (A B C, B C A,
- * C A B, A B C, …). Over a multiple of their number of rounds each contender stands in every position
- * equally often, so whatever a position brings — the machine's speed drifting across a round, the
- * previous server still closing its connections or collecting its garbage — falls on all of them
- * alike instead of always on the same one.
+ * The order of round `round` (1-based): a Williams design, a Latin square balanced for the server
+ * just before. Row k takes the sequence 0, 1, n-1, 2, n-2, … and adds k to each place (mod n); with
+ * an odd number of contenders the rows after the first n are those rows reversed. Over n rounds
+ * (2n when n is odd) every contender stands in every position equally often and follows every other
+ * contender equally often.
+ *
+ * Both matter on a machine of two cores. A plain rotation (A B C, B C A, …) balances positions but
+ * keeps every contender behind the same one; until 2026-12-02 17:30 Flowgate always followed the
+ * peer, and two identical Flowgates, one behind the peer and one behind another Flowgate, measured
+ * 0.928× (GET) and 0.946× (POST) apart (docs/performance.md, *Reading the figures honestly*).
  */
 export function roundOrder<T>(contenders: readonly T[], round: number): T[] {
-  const shift = (round - 1) % contenders.length
-  return [...contenders.slice(shift), ...contenders.slice(0, shift)]
+  const n = contenders.length
+  const sequence = [0]
+  for (let i = 1; sequence.length < n; i++) {
+    sequence.push(i)
+    if (sequence.length < n) sequence.push(n - i)
+  }
+  const period = n % 2 === 0 ? n : 2 * n
+  const k = (round - 1) % period
+  const row = sequence.map((place) => contenders[(place + k) % n] as T)
+  return k < n ? row : sequence.map((place) => contenders[(place + k - n) % n] as T).reverse()
+}
+
+/** Polls a server's CPU time until it spends less than `quietMicros` in one `intervalMs`, or `maxMs` passed. */
+export async function settle(
+  server: Pick<ServerProcess, 'cpu'>,
+  { quietMicros = 5_000, intervalMs = 100, maxMs = 2_000 } = {},
+): Promise<void> {
+  const started = Date.now()
+  let last = (await server.cpu()).processMicros
+  while (Date.now() - started < maxMs) {
+    await new Promise((resolve) => setTimeout(resolve, intervalMs))
+    const now = (await server.cpu()).processMicros
+    if (now - last < quietMicros) return
+    last = now
+  }
 }
 
 /**
@@ -88,16 +131,28 @@ export async function runInterleaved(
   log: (line: string) => void,
 ): Promise<RoundsByContender> {
   for (const contender of contenders) {
-    await measure(generator, contender, settings, settings.warmupSeconds)
+    for (const { server, request } of [contender, ...(contender.others ?? [])]) {
+      await measure(generator, { name: contender.name, server, request }, settings, settings.warmupSeconds)
+      await settle(server)
+    }
   }
   const byContender: Record<string, RoundMeasurement[]> = {}
   for (const contender of contenders) byContender[contender.name] = []
   for (let round = 1; round <= settings.rounds; round++) {
     const line: string[] = []
     for (const contender of roundOrder(contenders, round)) {
-      const measurement = await measure(generator, contender, settings, settings.durationSeconds)
+      const { server, request } = processOfRound(contender, round)
+      const measurement = await measure(
+        generator,
+        { name: contender.name, server, request },
+        settings,
+        settings.durationSeconds,
+      )
+      // What a server does after its load stops (closing connections, collecting garbage) must not
+      // run during the next server's round.
+      await settle(server)
       byContender[contender.name]?.push(measurement)
-      line.push(`${contender.name} ${Math.round(measurement.requestsPerSecond)}/s`)
+      line.push(`${server.name} ${Math.round(measurement.requestsPerSecond)}/s`)
     }
     log(`    round ${round}/${settings.rounds}: ${line.join(', ')}`)
   }

@@ -49,11 +49,12 @@ export function runtimeRequest(
 export async function runRuntimeScenario(
   context: ScenarioContext,
   servers: {
-    floor: ServerProcess
-    peer: ServerProcess
-    secondFloor?: ServerProcess
-    flowgate: FlowgateUnderTest | undefined
-    before?: readonly NamedFlowgate[]
+    /** Each list: the processes of that server, measured in turn (Contender.others); one at least. */
+    floor: readonly ServerProcess[]
+    peer: readonly ServerProcess[]
+    secondFloor?: readonly ServerProcess[]
+    flowgate: readonly FlowgateUnderTest[] | undefined
+    before?: readonly { readonly name: string; readonly flowgates: readonly FlowgateUnderTest[] }[]
   },
 ): Promise<{ GET: Comparison; POST: Comparison }> {
   const results: Partial<Record<'GET' | 'POST', Comparison>> = {}
@@ -61,42 +62,31 @@ export async function runRuntimeScenario(
     context.log(`  runtime ${method}`)
     // Every contender gets the same request, the partner's bearer token included: parsing that
     // 1,200-byte header is part of the traffic any proxy in front of CPI receives.
-    const authorization = servers.flowgate?.authorization
-    const contenders: Contender[] = [
-      {
-        name: 'floor',
-        server: servers.floor,
-        request: runtimeRequest(servers.floor.url, method, authorization),
-      },
-      {
-        name: 'peer',
-        server: servers.peer,
-        request: runtimeRequest(servers.peer.url, method, authorization),
-      },
-    ]
-    if (servers.flowgate !== undefined) {
-      const { server, authorization } = servers.flowgate
-      contenders.push({
-        name: 'flowgate',
+    const authorization = servers.flowgate?.[0]?.authorization
+    const contenders: Contender[] = []
+    const add = (name: string, processes: readonly { server: ServerProcess; authorization?: string }[]) => {
+      const [first, ...others] = processes.map(({ server, authorization: own }) => ({
         server,
-        request: runtimeRequest(server.url, method, authorization),
-      })
+        request: runtimeRequest(server.url, method, own ?? authorization),
+      }))
+      if (first !== undefined) contenders.push({ name, ...first, others })
     }
-    if (servers.secondFloor !== undefined) {
-      contenders.push({
-        name: secondFloor,
-        server: servers.secondFloor,
-        request: runtimeRequest(servers.secondFloor.url, method, authorization),
-      })
-    }
+    add(
+      'floor',
+      servers.floor.map((server) => ({ server })),
+    )
+    add(
+      'peer',
+      servers.peer.map((server) => ({ server })),
+    )
+    if (servers.flowgate !== undefined) add('flowgate', servers.flowgate)
+    if (servers.secondFloor !== undefined)
+      add(
+        secondFloor,
+        servers.secondFloor.map((server) => ({ server })),
+      )
     const before = servers.before ?? []
-    for (const { name, flowgate } of before) {
-      contenders.push({
-        name,
-        server: flowgate.server,
-        request: runtimeRequest(flowgate.server.url, method, flowgate.authorization),
-      })
-    }
+    for (const { name, flowgates } of before) add(name, flowgates)
     const rounds = await runInterleaved(context.generator, contenders, context.settings, context.log)
     results[method] = compare(rounds, [
       ['flowgate', 'floor'],

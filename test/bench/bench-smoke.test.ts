@@ -6,7 +6,14 @@ import { renderMarkdown } from '../../bench/lib/markdown.ts'
 import { parseProcStatus } from '../../bench/lib/process-memory.ts'
 import type { BenchReport, Comparison } from '../../bench/lib/results.ts'
 import { compare } from '../../bench/lib/results.ts'
-import { type RoundMeasurement, roundOrder } from '../../bench/lib/rounds.ts'
+import {
+  type Contender,
+  type RoundMeasurement,
+  roundOrder,
+  runInterleaved,
+  settle,
+} from '../../bench/lib/rounds.ts'
+import type { ServerProcess } from '../../bench/lib/server-process.ts'
 import { median, medianDifference, medianRatio, round3 } from '../../bench/lib/stats.ts'
 import { describeResolution, evaluateTargets } from '../../bench/lib/targets.ts'
 import { parseWrkDuration, parseWrkOutput, wrkLuaScript } from '../../bench/lib/wrk.ts'
@@ -306,6 +313,20 @@ test('the Markdown report lists every target with its result', () => {
   assert.match(markdown, /\| what \| target \| measured \| result \|\n\|---\|---\|---\|---\|\n/)
   assert.equal(markdown.match(/\| NOT MEASURED \|/g)?.length, 10)
   assert.doesNotMatch(markdown, /## Runtime|## Errors/)
+  const method = (report: BenchReport) =>
+    (renderMarkdown(report, []).split('\n')[2] as string).split('. ').slice(1, 4)
+  assert.deepEqual(method(baseReport), [
+    'Rounds follow a Williams design (every server in every place and after every other as often)',
+    'Figures are medians over rounds; ratios are medians of per-round ratios',
+    '1-minute load average 0.5 at the start, 1.3 at the end.',
+  ])
+  assert.deepEqual(
+    method({ ...baseReport, settings: { ...baseReport.settings, processes: 3 } }).slice(0, 2),
+    [
+      'The runtime scenario runs 3 processes of each server, one per round in turn',
+      'Rounds follow a Williams design (every server in every place and after every other as often)',
+    ],
+  )
 })
 
 test('a runtime table gives each contender its process and event-loop CPU and longest stall; an older checkout has neither event-loop figure', () => {
@@ -353,11 +374,119 @@ test('the POST body is exactly 1 KiB of JSON', () => {
   assert.equal(typeof JSON.parse(postBody), 'object')
 })
 
-test('each round starts one contender later, so every contender stands in every position as often', () => {
+test('rounds follow a Williams design: every contender in every place, and after every other, as often', () => {
   assert.deepEqual(
-    [1, 2, 3, 4].map((round) => roundOrder(['A', 'B', 'C'], round).join(' ')),
-    ['A B C', 'B C A', 'C A B', 'A B C'],
+    [1, 2, 3, 4, 5].map((round) => roundOrder(['A', 'B', 'C', 'D'], round).join(' ')),
+    ['A B D C', 'B C A D', 'C D B A', 'D A C B', 'A B D C'],
   )
+  assert.deepEqual(
+    [1, 2, 3, 4, 5, 6, 7].map((round) => roundOrder(['A', 'B', 'C'], round).join(' ')),
+    ['A B C', 'B C A', 'C A B', 'C B A', 'A C B', 'B A C', 'A B C'],
+  )
+  for (const n of [2, 3, 4, 5, 6, 7]) {
+    const contenders = Array.from({ length: n }, (_, i) => i)
+    const period = n % 2 === 0 ? n : 2 * n
+    const places = new Map<string, number>()
+    const follows = new Map<string, number>()
+    for (let round = 1; round <= period; round++) {
+      const order = roundOrder(contenders, round)
+      assert.deepEqual([...order].sort(), contenders)
+      order.forEach((contender, place) => {
+        places.set(`${contender}@${place}`, (places.get(`${contender}@${place}`) ?? 0) + 1)
+        if (place > 0)
+          follows.set(
+            `${order[place - 1]}>${contender}`,
+            (follows.get(`${order[place - 1]}>${contender}`) ?? 0) + 1,
+          )
+      })
+    }
+    assert.deepEqual(new Set(places.values()), new Set([period / n]), `places, ${n} contenders`)
+    assert.equal(follows.size, n * (n - 1), `pairs, ${n} contenders`)
+    assert.deepEqual(new Set(follows.values()), new Set([period / n]), `follows, ${n} contenders`)
+  }
+})
+
+test('the processes of a server take the rounds in turn, each warmed up first, and each settles after its round', async () => {
+  const ran: string[] = []
+  const readings: string[] = []
+  const server = (name: string): ServerProcess => ({
+    name,
+    url: `https://${name}.test`,
+    pid: 0,
+    info: {},
+    // CPU time that never moves: a server is quiet at once.
+    cpu: async () => {
+      readings.push(name)
+      return { processMicros: 1000, eventLoopMicros: 500, longestStallMs: 2 }
+    },
+    close: async () => {},
+  })
+  const contender = (name: string, copies: number): Contender => {
+    const [first, ...others] = [
+      name,
+      ...Array.from({ length: copies - 1 }, (_, i) => `${name}#${i + 2}`),
+    ].map((copy) => ({
+      server: server(copy),
+      request: { url: copy, method: 'GET' as const, headers: {} },
+    }))
+    return {
+      name,
+      ...(first as { server: ServerProcess; request: { url: string; method: 'GET'; headers: {} } }),
+      others,
+    }
+  }
+  const generator = {
+    name: 'fake',
+    run: async (request: { url: string }) => {
+      ran.push(request.url)
+      return {
+        requests: 100,
+        durationSeconds: 1,
+        requestsPerSecond: 100,
+        p50Ms: 1,
+        p99Ms: 2,
+        non2xx: 0,
+        socketErrors: 0,
+      }
+    },
+  }
+  const lines: string[] = []
+  const rounds = await runInterleaved(
+    generator,
+    [contender('A', 3), contender('B', 1)],
+    { rounds: 4, durationSeconds: 1, warmupSeconds: 1, connections: 1 },
+    (line) => lines.push(line),
+  )
+  assert.deepEqual(ran, ['A', 'A#2', 'A#3', 'B', 'A', 'B', 'B', 'A#2', 'A#3', 'B', 'B', 'A'])
+  assert.deepEqual(lines, [
+    '    round 1/4: A 100/s, B 100/s',
+    '    round 2/4: B 100/s, A#2 100/s',
+    '    round 3/4: A#3 100/s, B 100/s',
+    '    round 4/4: B 100/s, A 100/s',
+  ])
+  assert.equal(rounds.A?.length, 4)
+  // Each measurement reads the CPU before and after; settling reads it twice more.
+  assert.deepEqual(readings.slice(0, 4), ['A', 'A', 'A', 'A'])
+})
+
+test('settle waits until the server is quiet, and no longer than its limit', async () => {
+  let micros = 0
+  const busy = {
+    cpu: async () => ({ processMicros: (micros += 50_000), eventLoopMicros: 0, longestStallMs: 0 }),
+  }
+  let started = Date.now()
+  await settle(busy, { intervalMs: 10, maxMs: 100 })
+  const waited = Date.now() - started
+  assert.ok(waited >= 100 && waited < 1000, `waited ${waited} ms for a busy server`)
+  const readings = [0, 40_000, 80_000, 81_000, 200_000]
+  let calls = 0
+  const calming = {
+    cpu: async () => ({ processMicros: readings[calls++] as number, eventLoopMicros: 0, longestStallMs: 0 }),
+  }
+  started = Date.now()
+  await settle(calming, { intervalMs: 10, maxMs: 5_000 })
+  assert.equal(calls, 4)
+  assert.ok(Date.now() - started < 1000)
 })
 
 test("a run's resolution is what the second floor measured against the first, under the targets", () => {
