@@ -3,7 +3,7 @@ import { type Comparison, compare } from '../lib/results.ts'
 import { type Contender, runInterleaved } from '../lib/rounds.ts'
 import type { ServerProcess } from '../lib/server-process.ts'
 import { secondFloor } from '../lib/targets.ts'
-import type { FlowgateUnderTest, NamedFlowgate, ScenarioContext } from './context.ts'
+import type { FlowgateUnderTest, ScenarioContext } from './context.ts'
 
 const document = {
   order: 'PO-4711',

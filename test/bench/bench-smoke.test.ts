@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { fromAutocannonSummary } from '../../bench/lib/autocannon.ts'
 import { oauthBasicAuthorization } from '../../bench/lib/basic-auth.ts'
+import type { LoadRequest } from '../../bench/lib/load-generator.ts'
 import { renderMarkdown } from '../../bench/lib/markdown.ts'
 import { parseProcStatus } from '../../bench/lib/process-memory.ts'
 import type { BenchReport, Comparison } from '../../bench/lib/results.ts'
@@ -431,7 +432,7 @@ test('the processes of a server take the rounds in turn, each warmed up first, a
     }))
     return {
       name,
-      ...(first as { server: ServerProcess; request: { url: string; method: 'GET'; headers: {} } }),
+      ...(first as { server: ServerProcess; request: LoadRequest }),
       others,
     }
   }
@@ -472,7 +473,10 @@ test('the processes of a server take the rounds in turn, each warmed up first, a
 test('settle waits until the server is quiet, and no longer than its limit', async () => {
   let micros = 0
   const busy = {
-    cpu: async () => ({ processMicros: (micros += 50_000), eventLoopMicros: 0, longestStallMs: 0 }),
+    cpu: async () => {
+      micros += 50_000
+      return { processMicros: micros, eventLoopMicros: 0, longestStallMs: 0 }
+    },
   }
   let started = Date.now()
   await settle(busy, { intervalMs: 10, maxMs: 100 })
