@@ -210,6 +210,7 @@ async function main(generator: LoadGenerator): Promise<BenchReport> {
         const floors = (name: string, first: ServerProcess) =>
           more(name, first, (copy) => context.start(copy, 'floor.ts', { upstream: upstream.url }))
         return runRuntimeScenario(context, {
+          upstream,
           floor: await floors('floor', floor),
           peer: await more('peer', peer, (copy) =>
             context.start(copy, 'peer.ts', { upstream: upstream.url }),

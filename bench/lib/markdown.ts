@@ -11,7 +11,10 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 const figure = (value: number) => (Number.isNaN(value) ? '—' : String(round3(value)))
 
 function comparisonTable(comparison: Comparison, unit: string): string {
-  const rows = Object.entries(comparison.contenders).map(([name, { median }]) => [
+  const contenders = Object.entries(comparison.contenders)
+  // Reports before 2026-12-02 18:30 have no upstream figure; scenarios without an upstream have NaN.
+  const upstream = contenders.some(([, { median }]) => Number.isFinite(median.upstreamMicrosPerRequest))
+  const rows = contenders.map(([name, { median }]) => [
     name,
     figure(median.requestsPerSecond),
     figure(median.p50Ms),
@@ -19,6 +22,7 @@ function comparisonTable(comparison: Comparison, unit: string): string {
     figure(median.cpuMicrosPerRequest),
     figure(median.eventLoopMicrosPerRequest),
     figure(median.longestStallMs),
+    ...(upstream ? [figure(median.upstreamMicrosPerRequest)] : []),
     String(median.socketErrors),
   ])
   const pairs = Object.entries(comparison.pairs).map(
@@ -35,6 +39,7 @@ function comparisonTable(comparison: Comparison, unit: string): string {
         'CPU µs/req',
         'event loop µs/req',
         'longest stall ms',
+        ...(upstream ? ['upstream µs/req'] : []),
         'socket errors',
       ],
       rows,

@@ -37,6 +37,12 @@ export interface RoundMeasurement extends LoadResult {
   readonly eventLoopMicrosPerRequest: number
   /** The longest the server's event loop was blocked during the round, in milliseconds. */
   readonly longestStallMs: number
+  /**
+   * CPU time the shared upstream spent per request of this round (NaN where a scenario has no
+   * upstream): a proxy that sends more, or sends it less conveniently, costs the upstream more, on
+   * the same two cores, without showing in its own figures.
+   */
+  readonly upstreamMicrosPerRequest: number
 }
 
 export interface ContenderSummary {
@@ -47,6 +53,7 @@ export interface ContenderSummary {
   readonly eventLoopMicrosPerRequest: number
   /** Median over rounds of each round's longest stall. */
   readonly longestStallMs: number
+  readonly upstreamMicrosPerRequest: number
   /** Sum over all rounds. */
   readonly socketErrors: number
 }
@@ -58,13 +65,16 @@ async function measure(
   contender: { readonly name: string; readonly server: ServerProcess; readonly request: LoadRequest },
   settings: RoundSettings,
   durationSeconds: number,
+  upstream?: Pick<ServerProcess, 'cpu'>,
 ): Promise<RoundMeasurement> {
+  const upstreamBefore = await upstream?.cpu()
   const before = await contender.server.cpu()
   const result = await generator.run(contender.request, {
     connections: settings.connections,
     durationSeconds,
   })
   const after = await contender.server.cpu()
+  const upstreamAfter = await upstream?.cpu()
   // A fast 401 or 404 would look like throughput: such a round is a broken set-up, not a figure.
   if (result.non2xx > 0) {
     throw new Error(
@@ -77,6 +87,10 @@ async function measure(
     cpuMicrosPerRequest: (after.processMicros - before.processMicros) / result.requests,
     eventLoopMicrosPerRequest: (after.eventLoopMicros - before.eventLoopMicros) / result.requests,
     longestStallMs: after.longestStallMs,
+    upstreamMicrosPerRequest:
+      upstreamBefore === undefined || upstreamAfter === undefined
+        ? Number.NaN
+        : (upstreamAfter.processMicros - upstreamBefore.processMicros) / result.requests,
   }
 }
 
@@ -129,6 +143,8 @@ export async function runInterleaved(
   contenders: readonly Contender[],
   settings: RoundSettings,
   log: (line: string) => void,
+  /** The upstream all contenders forward to, whose CPU per request each round then reports too. */
+  upstream?: Pick<ServerProcess, 'cpu'>,
 ): Promise<RoundsByContender> {
   for (const contender of contenders) {
     for (const { server, request } of [contender, ...(contender.others ?? [])]) {
@@ -147,6 +163,7 @@ export async function runInterleaved(
         { name: contender.name, server, request },
         settings,
         settings.durationSeconds,
+        upstream,
       )
       // What a server does after its load stops (closing connections, collecting garbage) must not
       // run during the next server's round.
@@ -167,6 +184,7 @@ export function summarize(rounds: readonly RoundMeasurement[]): ContenderSummary
     cpuMicrosPerRequest: median(rounds.map((r) => r.cpuMicrosPerRequest)),
     eventLoopMicrosPerRequest: median(rounds.map((r) => r.eventLoopMicrosPerRequest)),
     longestStallMs: median(rounds.map((r) => r.longestStallMs)),
+    upstreamMicrosPerRequest: median(rounds.map((r) => r.upstreamMicrosPerRequest)),
     socketErrors: rounds.reduce((sum, r) => sum + r.socketErrors, 0),
   }
 }

@@ -49,6 +49,8 @@ export function runtimeRequest(
 export async function runRuntimeScenario(
   context: ScenarioContext,
   servers: {
+    /** The upstream every proxy forwards to: its CPU per request is reported for each. */
+    upstream?: ServerProcess
     /** Each list: the processes of that server, measured in turn (Contender.others); one at least. */
     floor: readonly ServerProcess[]
     peer: readonly ServerProcess[]
@@ -87,7 +89,13 @@ export async function runRuntimeScenario(
       )
     const before = servers.before ?? []
     for (const { name, flowgates } of before) add(name, flowgates)
-    const rounds = await runInterleaved(context.generator, contenders, context.settings, context.log)
+    const rounds = await runInterleaved(
+      context.generator,
+      contenders,
+      context.settings,
+      context.log,
+      servers.upstream,
+    )
     results[method] = compare(rounds, [
       ['flowgate', 'floor'],
       ['flowgate', 'peer'],

@@ -156,6 +156,7 @@ function rounds(...rates: number[]): RoundMeasurement[] {
     cpuMicrosPerRequest: 50,
     eventLoopMicrosPerRequest: 40,
     longestStallMs: 10 + i,
+    upstreamMicrosPerRequest: 30,
   }))
 }
 
@@ -179,6 +180,7 @@ test('compare reports medians per contender and per-round ratios per pair', () =
     cpuMicrosPerRequest: 50,
     eventLoopMicrosPerRequest: 40,
     longestStallMs: 11,
+    upstreamMicrosPerRequest: 30,
     socketErrors: 0,
   })
 })
@@ -347,16 +349,26 @@ test('a runtime table gives each contender its process and event-loop CPU and lo
     [
       '## Runtime GET',
       '',
-      '|   | req/s (median) | p50 ms | p99 ms | CPU µs/req | event loop µs/req | longest stall ms | socket errors |',
-      '|---|---|---|---|---|---|---|---|',
-      '| floor | 1000 | 1 | 3 | 50 | 40 | 11 | 0 |',
-      '| flowgate | 950 | 1 | 3 | 50 | 40 | 11 | 0 |',
-      '| flowgate@before | 900 | 1 | 3 | 50 | — | — | 0 |',
+      '|   | req/s (median) | p50 ms | p99 ms | CPU µs/req | event loop µs/req | longest stall ms | upstream µs/req | socket errors |',
+      '|---|---|---|---|---|---|---|---|---|',
+      '| floor | 1000 | 1 | 3 | 50 | 40 | 11 | 30 | 0 |',
+      '| flowgate | 950 | 1 | 3 | 50 | 40 | 11 | 30 | 0 |',
+      '| flowgate@before | 900 | 1 | 3 | 50 | — | — | 30 | 0 |',
       '',
       '',
     ].join('\n'),
   )
   assert.match(markdown, /\n- flowgate\/floor: 0\.950× req\/s, p99 \+0\.00 ms\n/)
+  // Without an upstream (the token endpoint) the column is left out.
+  const tokens = compare(
+    { flowgate: rounds(950, 900, 980).map((round) => ({ ...round, upstreamMicrosPerRequest: Number.NaN })) },
+    [],
+  )
+  const tokenTable = renderMarkdown({ ...baseReport, runtime: { GET: tokens } }, [])
+  assert.match(
+    tokenTable,
+    /\n\| {3}\| req\/s \(median\) \| p50 ms \| p99 ms \| CPU µs\/req \| event loop µs\/req \| longest stall ms \| socket errors \|\n/,
+  )
 })
 
 test('/proc/<pid>/status memory lines are read in bytes', () => {
@@ -452,11 +464,19 @@ test('the processes of a server take the rounds in turn, each warmed up first, a
     },
   }
   const lines: string[] = []
+  let upstreamMicros = 0
+  const upstream = {
+    cpu: async () => {
+      upstreamMicros += 1000
+      return { processMicros: upstreamMicros, eventLoopMicros: 0, longestStallMs: 0 }
+    },
+  }
   const rounds = await runInterleaved(
     generator,
     [contender('A', 3), contender('B', 1)],
     { rounds: 4, durationSeconds: 1, warmupSeconds: 1, connections: 1 },
     (line) => lines.push(line),
+    upstream,
   )
   assert.deepEqual(ran, ['A', 'A#2', 'A#3', 'B', 'A', 'B', 'B', 'A#2', 'A#3', 'B', 'B', 'A'])
   assert.deepEqual(lines, [
@@ -466,6 +486,11 @@ test('the processes of a server take the rounds in turn, each warmed up first, a
     '    round 4/4: B 100/s, A 100/s',
   ])
   assert.equal(rounds.A?.length, 4)
+  // Read before and after each measured round: 1000 µs over its 100 requests.
+  assert.deepEqual(
+    rounds.A?.map((round) => round.upstreamMicrosPerRequest),
+    [10, 10, 10, 10],
+  )
   // Each measurement reads the CPU before and after; settling reads it twice more.
   assert.deepEqual(readings.slice(0, 4), ['A', 'A', 'A', 'A'])
 })
