@@ -12,7 +12,7 @@ const figure = (value: number) => (Number.isNaN(value) ? '—' : String(round3(v
 
 function comparisonTable(comparison: Comparison, unit: string): string {
   const contenders = Object.entries(comparison.contenders)
-  // Reports before 2026-12-02 18:30 have no upstream figure; scenarios without an upstream have NaN.
+  // Reports before 2026-12-02 18:00 have no upstream figure; scenarios without an upstream have NaN.
   const upstream = contenders.some(([, { median }]) => Number.isFinite(median.upstreamMicrosPerRequest))
   const rows = contenders.map(([name, { median }]) => [
     name,

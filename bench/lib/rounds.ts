@@ -11,16 +11,15 @@ export interface Contender {
    * (1 + others), so that what one process happens to be (where its heap and code landed, which
    * core it was started on) counts once per process in the median, not in every round.
    */
-  readonly others?: readonly { readonly server: ServerProcess; readonly request: LoadRequest }[]
+  readonly others?: readonly ContenderProcess[]
 }
 
-/** The process of `contender` that round `round` (1-based) measures. */
-export function processOfRound(
-  contender: Contender,
-  round: number,
-): { readonly server: ServerProcess; readonly request: LoadRequest } {
-  const processes = [contender, ...(contender.others ?? [])]
-  return processes[(round - 1) % processes.length] as Contender
+/** One process of a contender, with the request it gets. */
+type ContenderProcess = { readonly server: ServerProcess; readonly request: LoadRequest }
+
+/** Every process of `contender`, the first one first. */
+function processesOf(contender: Contender): readonly ContenderProcess[] {
+  return [contender, ...(contender.others ?? [])]
 }
 
 export interface RoundSettings {
@@ -62,7 +61,7 @@ export type RoundsByContender = Readonly<Record<string, readonly RoundMeasuremen
 
 async function measure(
   generator: LoadGenerator,
-  contender: { readonly name: string; readonly server: ServerProcess; readonly request: LoadRequest },
+  contender: ContenderProcess & { readonly name: string },
   settings: RoundSettings,
   durationSeconds: number,
   upstream?: Pick<ServerProcess, 'cpu'>,
@@ -113,10 +112,9 @@ export function roundOrder<T>(contenders: readonly T[], round: number): T[] {
     sequence.push(i)
     if (sequence.length < n) sequence.push(n - i)
   }
-  const period = n % 2 === 0 ? n : 2 * n
-  const k = (round - 1) % period
+  const k = (round - 1) % (n % 2 === 0 ? n : 2 * n)
   const row = sequence.map((place) => contenders[(place + k) % n] as T)
-  return k < n ? row : sequence.map((place) => contenders[(place + k - n) % n] as T).reverse()
+  return k < n ? row : row.reverse()
 }
 
 /** Polls a server's CPU time until it spends less than `quietMicros` in one `intervalMs`, or `maxMs` passed. */
@@ -147,7 +145,7 @@ export async function runInterleaved(
   upstream?: Pick<ServerProcess, 'cpu'>,
 ): Promise<RoundsByContender> {
   for (const contender of contenders) {
-    for (const { server, request } of [contender, ...(contender.others ?? [])]) {
+    for (const { server, request } of processesOf(contender)) {
       await measure(generator, { name: contender.name, server, request }, settings, settings.warmupSeconds)
       await settle(server)
     }
@@ -157,7 +155,8 @@ export async function runInterleaved(
   for (let round = 1; round <= settings.rounds; round++) {
     const line: string[] = []
     for (const contender of roundOrder(contenders, round)) {
-      const { server, request } = processOfRound(contender, round)
+      const processes = processesOf(contender)
+      const { server, request } = processes[(round - 1) % processes.length] as ContenderProcess
       const measurement = await measure(
         generator,
         { name: contender.name, server, request },
