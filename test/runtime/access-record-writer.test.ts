@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import BetterSqlite3 from 'better-sqlite3'
 import pg from 'pg'
 import { FlowgateError } from '../../src/lib/errors.ts'
@@ -15,6 +18,7 @@ import { capturedLogger } from '../helpers/captured-logger.ts'
 import { type OpenedBackend, postgresDatabaseUrl, storeBackends } from '../helpers/databases.ts'
 
 const crashingWorker = new URL('../helpers/crashing-access-record-worker.ts', import.meta.url)
+const unclosedWriter = fileURLToPath(new URL('../helpers/unclosed-access-record-writer.ts', import.meta.url))
 
 /** A rejected call: every nullable field null, and strings beyond ASCII. */
 function rejectedRecord(n: number): AccessRecord {
@@ -255,6 +259,37 @@ for (const backend of storeBackends()) {
       } finally {
         await log.close()
         await writer.close()
+        await opened.drop()
+      }
+    })
+
+    test('a batch out keeps the process alive until it is written; an idle writer holds nothing', async () => {
+      const opened = await backend.open()
+      try {
+        const record = accessRecord(1)
+        const child = spawn(
+          process.execPath,
+          [unclosedWriter, opened.url, opened.dataDir, JSON.stringify(record)],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        )
+        let stdout = ''
+        let stderr = ''
+        child.stdout.on('data', (chunk: Buffer) => {
+          stdout += chunk.toString()
+        })
+        child.stderr.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString()
+        })
+        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
+        const [code, signal] = (await once(child, 'exit')) as [number | null, string | null]
+        clearTimeout(timer)
+        // Killed by the timer would mean the idle writer kept the process alive.
+        assert.deepEqual(
+          { code, signal, stdout, stderr },
+          { code: 0, signal: null, stdout: 'written\n', stderr: '' },
+        )
+        assert.deepEqual(await storedAccessRecords(opened.store), [record])
+      } finally {
         await opened.drop()
       }
     })

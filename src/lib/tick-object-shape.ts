@@ -1,0 +1,41 @@
+import { createHook } from 'node:async_hooks'
+
+/** One of `process.nextTick`'s tick objects, held for the life of the process. */
+let kept: object | undefined
+
+/**
+ * Keeps the hidden class of `process.nextTick`'s tick objects alive for the life of the process.
+ *
+ * Each tick object is an object literal with three computed symbol keys. V8 records one hidden
+ * class per computed key at that literal, weakly, and has no polymorphic state for it
+ * (`Runtime_DefineKeyedOwnPropertyInLiteral`): when a full garbage collection finds no tick object
+ * alive, the classes die, the next tick object gets new ones, and from then on the literal goes
+ * through V8's runtime on every call. A proxy calls `nextTick` about ten times a request: 8 of 21
+ * gateway processes fell into that state by chance, and then spent 13 % more of their event loop
+ * per request for good (docs/performance.md). One tick object held here keeps its class, and
+ * every class on its transition path, alive.
+ *
+ * It is captured with a one-shot async hook (the only way to reach a tick object), disabled again
+ * before this function returns.
+ */
+export function keepTickObjectShape(): void {
+  if (kept !== undefined) return
+  const hook = createHook({
+    init(_asyncId, type, _triggerAsyncId, resource) {
+      if (type === 'TickObject' && kept === undefined) kept = resource
+    },
+  })
+  hook.enable()
+  try {
+    process.nextTick(noop)
+  } finally {
+    hook.disable()
+  }
+}
+
+function noop(): void {}
+
+/** The tick object held by keepTickObjectShape, for tests. */
+export function keptTickObject(): object | undefined {
+  return kept
+}
