@@ -10,7 +10,7 @@ let kept: object | undefined
  * class per computed key at that literal, weakly, and has no polymorphic state for it
  * (`Runtime_DefineKeyedOwnPropertyInLiteral`): when a full garbage collection finds no tick object
  * alive, the classes die, the next tick object gets new ones, and from then on the literal goes
- * through V8's runtime on every call. A proxy calls `nextTick` about ten times a request: 8 of 21
+ * through V8's runtime on every call. A proxy calls `nextTick` about ten times a request: 7 of 17
  * gateway processes fell into that state by chance, and then spent 13 % more of their event loop
  * per request for good (docs/performance.md). One tick object held here keeps its class, and
  * every class on its transition path, alive.
