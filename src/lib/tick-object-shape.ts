@@ -19,10 +19,15 @@ let kept: object | undefined
  * before this function returns.
  */
 export function keepTickObjectShape(): void {
-  if (kept !== undefined) return
+  kept ??= captureTickObject()
+}
+
+/** A new tick object, caught by an async hook that is enabled only while `nextTick` runs. */
+export function captureTickObject(): object | undefined {
+  let captured: object | undefined
   const hook = createHook({
     init(_asyncId, type, _triggerAsyncId, resource) {
-      if (type === 'TickObject' && kept === undefined) kept = resource
+      if (type === 'TickObject' && captured === undefined) captured = resource
     },
   })
   hook.enable()
@@ -31,6 +36,7 @@ export function keepTickObjectShape(): void {
   } finally {
     hook.disable()
   }
+  return captured
 }
 
 function noop(): void {}
