@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
+import { execFile } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
@@ -267,27 +266,17 @@ for (const backend of storeBackends()) {
       const opened = await backend.open()
       try {
         const record = accessRecord(1)
-        const child = spawn(
-          process.execPath,
-          [unclosedWriter, opened.url, opened.dataDir, JSON.stringify(record)],
-          { stdio: ['ignore', 'pipe', 'pipe'] },
-        )
-        let stdout = ''
-        let stderr = ''
-        child.stdout.on('data', (chunk: Buffer) => {
-          stdout += chunk.toString()
+        const result = await new Promise<Record<string, unknown>>((resolve) => {
+          const child = execFile(
+            process.execPath,
+            [unclosedWriter, opened.url, opened.dataDir, JSON.stringify(record)],
+            { timeout: 30_000, killSignal: 'SIGKILL' },
+            (_error, stdout, stderr) =>
+              resolve({ code: child.exitCode, signal: child.signalCode, stdout, stderr }),
+          )
         })
-        child.stderr.on('data', (chunk: Buffer) => {
-          stderr += chunk.toString()
-        })
-        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000)
-        const [code, signal] = (await once(child, 'exit')) as [number | null, string | null]
-        clearTimeout(timer)
-        // Killed by the timer would mean the idle writer kept the process alive.
-        assert.deepEqual(
-          { code, signal, stdout, stderr },
-          { code: 0, signal: null, stdout: 'written\n', stderr: '' },
-        )
+        // Killed at the timeout would mean the idle writer kept the process alive.
+        assert.deepEqual(result, { code: 0, signal: null, stdout: 'written\n', stderr: '' })
         assert.deepEqual(await storedAccessRecords(opened.store), [record])
       } finally {
         await opened.drop()
