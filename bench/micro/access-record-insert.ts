@@ -2,20 +2,35 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
+import BetterSqlite3 from 'better-sqlite3'
+import { Migrator } from 'kysely/migration'
+import {
+  decodeAccessRecords,
+  type EncodedAccessRecords,
+  encodeAccessRecords,
+} from '../../src/store/access-record-batch.ts'
+import {
+  migrationLockTable,
+  migrationProvider,
+  migrationTable,
+} from '../../src/store/migrations/migrations.ts'
 import { openStore } from '../../src/store/open-store.ts'
-import { accessRecordToRow } from '../../src/store/rows.ts'
 import { openSqliteDatabase } from '../../src/store/sqlite/sqlite-database.ts'
 import type { Store } from '../../src/store/types.ts'
 import { accessRecordBatch, type RecordMix } from './access-records.ts'
 
 const usage = `Usage: node bench/micro/access-record-insert.ts [BATCH [BATCHES]] [--grid]
 
-  BATCH     records per transaction (default 500)
+  BATCH     records per transaction (default 100, accessLog.batchSize's default)
   BATCHES   transactions measured per case (default 200; the first quarter is warm-up)
-  --grid    instead: the store's insert at 100, 500 and 1,000 records per transaction, for one
-            partner and one flow (the load test's traffic) and for 50 partners and 20 flows, with
-            the schema's three indexes and with the time index only (what the client and flow
-            indexes cost)`
+  --grid    instead: 100, 500 and 1,000 records per transaction
+
+  What the access-record worker's write costs, side by side on SQLite files of their own:
+  "blocks" is store.insertAccessRecordBatch with the batch as the worker is posted it (one block row
+  and its key rows); "rows" is the schema of migration 0001 and the write of then (one row per record
+  with indexes on time, partner and flow, one prepared INSERT per record in one transaction,
+  decoded from the same batch), for one partner and one flow (the load test's traffic) and for
+  50 partners and 20 flows.`
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -25,7 +40,7 @@ if (values.help) {
   console.log(usage)
   process.exit(0)
 }
-const batchSize = Number(positionals[0] ?? 500)
+const batchSize = Number(positionals[0] ?? 100)
 const batches = Number(positionals[1] ?? 200)
 
 interface Timing {
@@ -71,82 +86,78 @@ async function timed(fn: () => Promise<unknown>): Promise<Timing> {
 const dataDir = await mkdtemp(join(tmpdir(), 'flowgate-bench-insert-'))
 let storeCount = 0
 
-/** A migrated SQLite store in its own directory; `timeIndexOnly` drops the client and flow indexes. */
-async function migratedStore(timeIndexOnly = false): Promise<Store> {
-  const dir = join(dataDir, `store-${storeCount++}`)
-  const store = await openStore({ url: '', dataDir: dir })
-  await store.migrate()
-  if (timeIndexOnly) {
-    const { db, dialect } = openSqliteDatabase(dir)
-    await db.schema.dropIndex('access_records_client').execute()
-    await db.schema.dropIndex('access_records_flow').execute()
-    await dialect.close(db)
+/** The write of before migration 0002, on a database migrated to 0001 only. */
+async function rowsWriter(): Promise<{
+  write: (batch: EncodedAccessRecords) => void
+  close: () => Promise<void>
+}> {
+  const dir = join(dataDir, `rows-${storeCount++}`)
+  const { db, dialect } = openSqliteDatabase(dir)
+  const migrator = new Migrator({
+    db,
+    provider: migrationProvider('sqlite'),
+    migrationTableName: migrationTable,
+    migrationLockTableName: migrationLockTable,
+  })
+  const { error } = await migrator.migrateTo('0001-initial')
+  if (error !== undefined) throw error
+  await dialect.close(db)
+  const database = new BetterSqlite3(join(dir, 'flowgate.db'))
+  database.exec('pragma journal_mode = WAL; pragma synchronous = NORMAL;')
+  const insert = database.prepare(
+    'insert into access_records (time, correlation_id, client_id, instance_id, flow, method, path, status, upstream_status, bytes_in, bytes_out, duration_ms, upstream_duration_ms, reason, source_address) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+  )
+  const write = database.transaction((batch: EncodedAccessRecords) => {
+    for (const record of decodeAccessRecords(batch)) insert.run(Object.values(record))
+  }).immediate
+  return {
+    write,
+    close: async () => {
+      database.close()
+    },
   }
+}
+
+async function blocksStore(): Promise<Store> {
+  const store = await openStore({ url: '', dataDir: join(dataDir, `blocks-${storeCount++}`) })
+  await store.migrate()
   return store
 }
 
-async function storeInsert(store: Store, size: number, count: number, mix: RecordMix): Promise<Summary> {
+async function measure(
+  size: number,
+  count: number,
+  mix: RecordMix,
+  write: (batch: EncodedAccessRecords) => unknown,
+): Promise<Summary> {
   const times: Timing[] = []
   for (let round = 0; round < count; round++) {
-    const batch = accessRecordBatch(size, mix)
-    times.push(await timed(() => store.insertAccessRecords(batch)))
+    const batch = encodeAccessRecords(accessRecordBatch(size, mix))
+    times.push(await timed(async () => write(batch)))
   }
   return summarise(times)
 }
 
 try {
-  if (values.grid) {
-    console.log(`SQLite, store.insertAccessRecords, ${batches} transactions per case`)
+  console.log(`SQLite, ${batches} transactions per case`)
+  for (const size of values.grid ? [100, 500, 1000] : [batchSize]) {
     for (const [label, mix] of [
       ['1 partner, 1 flow', { partners: 1, flows: 1 }],
       ['50 partners, 20 flows', { partners: 50, flows: 20 }],
     ] as const) {
-      for (const timeIndexOnly of [false, true]) {
-        for (const size of [100, 500, 1000]) {
-          const store = await migratedStore(timeIndexOnly)
-          try {
-            const summary = await storeInsert(store, size, batches, mix)
-            const indexes = timeIndexOnly ? 'time index only' : 'three indexes'
-            console.log(line(`${label}, ${indexes}, ${size}/transaction`, size, summary))
-          } finally {
-            await store.close()
-          }
-        }
-      }
-    }
-  } else {
-    const store = await migratedStore()
-    const multiRowDir = join(dataDir, 'multi-row')
-    const multiRow = await openStore({ url: '', dataDir: multiRowDir })
-    await multiRow.migrate()
-    const { db, dialect } = openSqliteDatabase(multiRowDir)
-    try {
-      const single: Timing[] = []
-      const multi: Timing[] = []
-      for (let round = 0; round < batches; round++) {
-        const batch = accessRecordBatch(batchSize)
-        single.push(await timed(() => store.insertAccessRecords(batch)))
-        const rows = accessRecordBatch(batchSize).map(accessRecordToRow)
-        multi.push(
-          await timed(() =>
-            db.transaction().execute(async (tx) => {
-              for (let start = 0; start < rows.length; start += 1024) {
-                await tx
-                  .insertInto('access_records')
-                  .values(rows.slice(start, start + 1024))
-                  .execute()
-              }
-            }),
-          ),
+      const rows = await rowsWriter()
+      const store = await blocksStore()
+      try {
+        const rowsSummary = await measure(size, batches, mix, rows.write)
+        const blocksSummary = await measure(size, batches, mix, (batch) =>
+          store.insertAccessRecordBatch(batch),
         )
+        console.log(line(`${label}, ${size}/transaction, rows`, size, rowsSummary))
+        console.log(line(`${label}, ${size}/transaction, blocks`, size, blocksSummary))
+      } finally {
+        await rows.close()
+        await store.close()
       }
-      console.log(`SQLite, batches of ${batchSize}, ${batches} batches each`)
-      console.log(line('store.insertAccessRecords', batchSize, summarise(single)))
-      console.log(line('Kysely multi-row INSERT', batchSize, summarise(multi)))
-    } finally {
-      await store.close()
-      await multiRow.close()
-      await dialect.close(db)
     }
   }
 } finally {

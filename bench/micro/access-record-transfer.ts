@@ -1,6 +1,6 @@
 import { once } from 'node:events'
 import { Worker } from 'node:worker_threads'
-import { type EncodedAccessRecords, encodeAccessRecords } from '../../src/runtime/access-record-batch.ts'
+import { type EncodedAccessRecords, encodeAccessRecords } from '../../src/store/access-record-batch.ts'
 import type { AccessRecord } from '../../src/store/types.ts'
 import { accessRecordBatch } from './access-records.ts'
 

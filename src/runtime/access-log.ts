@@ -1,11 +1,11 @@
 import type { Logger } from '../lib/logger.ts'
-import type { AccessRecord, Store } from '../store/types.ts'
 import {
   decodeAccessRecords,
   type EncodedAccessRecords,
   encodeAccessRecords,
   encodedRecordCount,
-} from './access-record-batch.ts'
+} from '../store/access-record-batch.ts'
+import type { AccessRecord, Store } from '../store/types.ts'
 
 /**
  * Where the access log writes: a store, or the access-record writer, which also takes batches

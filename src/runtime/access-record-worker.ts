@@ -12,7 +12,6 @@ import { isFlowgateError } from '../lib/errors.ts'
 import { createLogger } from '../lib/logger.ts'
 import { openStore } from '../store/open-store.ts'
 import type { Store } from '../store/types.ts'
-import { decodeAccessRecords } from './access-record-batch.ts'
 import type {
   AccessRecordWorkerData,
   SerializedError,
@@ -70,7 +69,7 @@ if (store !== null) {
     if (message.type === 'insert') {
       queue = queue.then(async () => {
         try {
-          await store.insertAccessRecords(decodeAccessRecords(message.batch))
+          await store.insertAccessRecordBatch(message.batch)
           written = message.id
           ackTimer ??= setTimeout(acknowledge, ackIntervalMs)
         } catch (error) {

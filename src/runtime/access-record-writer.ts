@@ -2,9 +2,9 @@ import { once } from 'node:events'
 import { Worker } from 'node:worker_threads'
 import { type ErrorCode, FlowgateError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
+import { type EncodedAccessRecords, encodeAccessRecords } from '../store/access-record-batch.ts'
 import type { OpenStoreOptions } from '../store/open-store.ts'
 import type { AccessRecord, Store } from '../store/types.ts'
-import { type EncodedAccessRecords, encodeAccessRecords } from './access-record-batch.ts'
 
 /** The main store's options; the worker opens its own connection with them and does not migrate. */
 type WorkerStoreOptions = Pick<OpenStoreOptions, 'url' | 'dataDir' | 'poolSize'>

@@ -109,23 +109,24 @@ export interface ChangesTable {
   time: number
 }
 
-export interface AccessRecordsTable {
+/** One batch of access records (access-record-batch.ts), as the access-record worker wrote it. */
+export interface AccessRecordBlocksTable {
   id: Generated<number>
-  time: number
-  correlation_id: string
-  client_id: string | null
-  instance_id: string | null
-  flow: string | null
-  method: string
-  path: string
-  status: number
-  upstream_status: number | null
-  bytes_in: number
-  bytes_out: number
-  duration_ms: number
-  upstream_duration_ms: number | null
-  reason: string | null
-  source_address: string | null
+  first_time: number
+  last_time: number
+  record_count: number
+  /** Records older than this are deleted (retention, for a block that spans its cutoff). */
+  cutoff: number
+  /** How many of the block's records are older than `cutoff`. */
+  removed: number
+  records: Buffer
+}
+
+/** One row per partner (`c:`), flow (`f:`) and status (`s:`) a block holds, with the block's last_time. */
+export interface AccessRecordKeysTable {
+  key: string
+  last_time: number
+  block_id: number
 }
 
 export interface Database {
@@ -139,5 +140,6 @@ export interface Database {
   connections: ConnectionsTable
   audit_events: AuditEventsTable
   changes: ChangesTable
-  access_records: AccessRecordsTable
+  access_record_blocks: AccessRecordBlocksTable
+  access_record_keys: AccessRecordKeysTable
 }

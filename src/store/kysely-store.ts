@@ -3,12 +3,21 @@ import { type Kysely, sql, type Transaction } from 'kysely'
 import { Migrator } from 'kysely/migration'
 import { auditHash, genesisHash } from '../audit/chain.ts'
 import { FlowgateError, isFlowgateError } from '../lib/errors.ts'
+import {
+  accessRecordBlock,
+  accessRecordsOfBlock,
+  accessRecordWidth,
+  clientKey,
+  decodeAccessRecords,
+  type EncodedAccessRecords,
+  encodeAccessRecords,
+  flowKey,
+  statusKey,
+} from './access-record-batch.ts'
 import type { Database } from './database.ts'
 import { migrationLockTable, migrationProvider, migrationTable } from './migrations/migrations.ts'
 import { decodeCursor, encodeCursor, pageLimit } from './paging.ts'
 import {
-  accessRecordFromRow,
-  accessRecordToRow,
   auditEventFromRow,
   connectionFromRow,
   connectionToRow,
@@ -38,31 +47,32 @@ import type {
 /** Runs `fn` in a transaction that holds the dialect's write lock. */
 type Writer = <T>(fn: (tx: Transaction<Database>) => Promise<T>) => Promise<T>
 
-/** Rows per INSERT: 15 columns × 1024 stays under SQLite's 32766 and PostgreSQL's 65535 parameters. */
-const accessRecordChunk = 1024
+/** Key rows per INSERT on PostgreSQL: 3 parameters each, well under its 65,535. */
+const keysPerInsert = 1000
 
 /**
- * Splits a batch into chunks whose sizes are powers of two up to `accessRecordChunk`, so the INSERT
- * statement has at most 11 distinct shapes (SQLite keeps each prepared statement; see
- * sqlite-database.ts) rather than one per batch size.
+ * Blocks read per query round trip, and deleted per statement by retention (about 100 records each,
+ * so SQLite's write lock is released between statements).
  */
-function chunkSizes(total: number): number[] {
-  const sizes: number[] = []
-  let left = total
-  while (left >= accessRecordChunk) {
-    sizes.push(accessRecordChunk)
-    left -= accessRecordChunk
-  }
-  for (let size = accessRecordChunk / 2; size >= 1; size /= 2) {
-    if (left >= size) {
-      sizes.push(size)
-      left -= size
-    }
-  }
-  return sizes
+const blocksPerRead = 32
+const deleteBlockBatch = 100
+
+/** Where a record stands in the newest-first order: its time, its block, its place in the block. */
+type AccessRecordPosition = [time: number, block: number, index: number]
+
+interface FoundAccessRecord {
+  readonly time: number
+  readonly position: AccessRecordPosition
+  readonly record: AccessRecord
 }
-/** Rows per DELETE when pruning access records, so SQLite's write lock is released between batches. */
-const deleteBatch = 10_000
+
+function comparePositions(a: AccessRecordPosition, b: AccessRecordPosition): number {
+  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2]
+}
+
+const newestFirst = (a: FoundAccessRecord, b: FoundAccessRecord): number =>
+  comparePositions(b.position, a.position)
+
 const changesPageLimit = 1000
 
 function conflict(code: 'ERR_ALREADY_EXISTS' | 'ERR_CONFLICT' | 'ERR_ROLE_IN_USE', description: string) {
@@ -621,8 +631,55 @@ export interface KyselyStoreOptions {
 /** The one implementation of the store over both dialects. */
 export function createKyselyStore(options: KyselyStoreOptions): Store {
   const { db, dialect } = options
-  /** SQL of the single-row access-record INSERT of `dialect.insertRows`, compiled by the first insert. */
-  let accessRecordInsert: string | undefined
+  /** SQL of the block and key INSERTs of `dialect.insertWithChildren`, compiled by the first insert. */
+  let blockInserts: { block: string; key: string } | undefined
+
+  async function insertAccessRecordBlock(batch: EncodedAccessRecords): Promise<void> {
+    const block = accessRecordBlock(batch)
+    // One transaction without the write lock: access records are not in the change log and must
+    // not wait behind administrative writes.
+    const row = {
+      first_time: block.firstTime,
+      last_time: block.lastTime,
+      record_count: block.count,
+      cutoff: block.firstTime,
+      removed: 0,
+      records: block.data,
+    }
+    const insertWithChildren = dialect.insertWithChildren
+    if (insertWithChildren !== undefined) {
+      // In-process SQLite has no round trip to save: two prepared statements on the raw connection
+      // cost a fraction of Kysely building, binding and awaiting them. The SQL is compiled once;
+      // Kysely's connection is held meanwhile so no Kysely transaction is open.
+      blockInserts ??= {
+        block: db.insertInto('access_record_blocks').values(row).compile().sql,
+        key: db.insertInto('access_record_keys').values({ key: '', last_time: 0, block_id: 0 }).compile().sql,
+      }
+      const { block: blockSql, key: keySql } = blockInserts
+      const keys = block.keys.map((key) => [key, block.lastTime])
+      await db
+        .connection()
+        .execute(async () => insertWithChildren(blockSql, Object.values(row), keySql, keys))
+      return
+    }
+    await db.transaction().execute(async (tx) => {
+      const { id } = await tx
+        .insertInto('access_record_blocks')
+        .values(row)
+        .returning('id')
+        .executeTakeFirstOrThrow()
+      for (let start = 0; start < block.keys.length; start += keysPerInsert) {
+        await tx
+          .insertInto('access_record_keys')
+          .values(
+            block.keys
+              .slice(start, start + keysPerInsert)
+              .map((key) => ({ key, last_time: block.lastTime, block_id: id })),
+          )
+          .execute()
+      }
+    })
+  }
   const now = options.now ?? Date.now
   // Marks code running inside one of this store's transactions (see `guard`).
   const inTransaction = new AsyncLocalStorage<{ active: boolean }>()
@@ -816,80 +873,147 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
 
     insertAccessRecords: (records) =>
       translated('insertAccessRecords', async () => {
-        if (records.length === 0) return
-        // One transaction without the write lock: access records are not in the change log and must
-        // not wait behind administrative writes.
-        const insertRows = dialect.insertRows
-        if (insertRows !== undefined) {
-          // In-process SQLite has no round trip to save: one prepared single-row INSERT run per
-          // record, in one transaction on the raw connection, costs a fraction of Kysely building,
-          // binding and awaiting statements (bench/micro/access-record-insert.ts). The SQL is
-          // compiled once; Kysely's connection is held meanwhile so no Kysely transaction is open.
-          accessRecordInsert ??= db
-            .insertInto('access_records')
-            .values(accessRecordToRow(records[0] as AccessRecord))
-            .compile().sql
-          const sql = accessRecordInsert
-          const rows = records.map((record) => Object.values(accessRecordToRow(record)))
-          await db.connection().execute(async () => insertRows(sql, rows))
-          return
-        }
-        await db.transaction().execute(async (tx) => {
-          let start = 0
-          for (const size of chunkSizes(records.length)) {
-            await tx
-              .insertInto('access_records')
-              .values(records.slice(start, start + size).map(accessRecordToRow))
-              .execute()
-            start += size
-          }
-        })
+        if (records.length > 0) await insertAccessRecordBlock(encodeAccessRecords(records))
       }),
+
+    insertAccessRecordBatch: (batch) =>
+      translated('insertAccessRecordBatch', async () => insertAccessRecordBlock(batch)),
 
     queryAccessRecords: (query) =>
       translated('queryAccessRecords', async () => {
         const limit = pageLimit(query.limit)
-        let select = db.selectFrom('access_records').selectAll()
-        if (query.cursor !== undefined && query.cursor !== null) {
-          const [time, id] = decodeCursor('access', query.cursor, 2) as [number, number]
-          select = select.where((eb) =>
-            eb.or([eb('time', '<', time), eb.and([eb('time', '=', time), eb('id', '<', id)])]),
-          )
+        const cursor =
+          query.cursor !== undefined && query.cursor !== null
+            ? (decodeCursor('access', query.cursor, 3) as AccessRecordPosition)
+            : undefined
+        const { from, to, clientId, flow, status } = query
+        // Blocks are selected by one key; every filter is checked on each record.
+        const key =
+          clientId !== undefined
+            ? clientKey(clientId)
+            : flow !== undefined
+              ? flowKey(flow)
+              : status !== undefined
+                ? statusKey(status)
+                : undefined
+        const found: FoundAccessRecord[] = []
+        const keep = limit + 1
+        let after: { lastTime: number; id: number } | undefined
+        scan: for (;;) {
+          const blocks = await db
+            .selectFrom('access_record_blocks as b')
+            .$if(key !== undefined, (select) =>
+              select
+                .innerJoin('access_record_keys as k', (join) =>
+                  join.onRef('k.block_id', '=', 'b.id').onRef('k.last_time', '=', 'b.last_time'),
+                )
+                .where('k.key', '=', key as string),
+            )
+            .select(['b.id', 'b.last_time', 'b.cutoff', 'b.records'])
+            .$if(cursor !== undefined, (select) =>
+              select.where('b.first_time', '<=', (cursor as AccessRecordPosition)[0]),
+            )
+            .$if(to !== undefined, (select) => select.where('b.first_time', '<', to as number))
+            .$if(from !== undefined, (select) => select.where('b.last_time', '>=', from as number))
+            .$if(after !== undefined, (select) => {
+              const { lastTime, id } = after as { lastTime: number; id: number }
+              const [last, block] =
+                key === undefined ? ['b.last_time', 'b.id'] : ['k.last_time', 'k.block_id']
+              return select.where((eb) =>
+                eb.or([
+                  eb(sql.ref(last), '<', lastTime),
+                  eb.and([eb(sql.ref(last), '=', lastTime), eb(sql.ref(block), '<', id)]),
+                ]),
+              )
+            })
+            .orderBy(sql.ref(key === undefined ? 'b.last_time' : 'k.last_time'), 'desc')
+            .orderBy(sql.ref(key === undefined ? 'b.id' : 'k.block_id'), 'desc')
+            .limit(blocksPerRead)
+            .execute()
+          for (const block of blocks) {
+            if (found.length >= keep) {
+              found.sort(newestFirst)
+              found.length = keep
+              // Every later block's records are older than the page's last one.
+              if (block.last_time < (found[keep - 1] as FoundAccessRecord).time) break scan
+            }
+            const records = decodeAccessRecords(accessRecordsOfBlock(block.records))
+            for (let index = 0; index < records.length; index++) {
+              const record = records[index] as AccessRecord
+              const { time } = record
+              if (time < block.cutoff) continue
+              if (from !== undefined && time < from) continue
+              if (to !== undefined && time >= to) continue
+              if (clientId !== undefined && record.clientId !== clientId) continue
+              if (flow !== undefined && record.flow !== flow) continue
+              if (status !== undefined && record.status !== status) continue
+              const position: AccessRecordPosition = [time, block.id, index]
+              if (cursor !== undefined && comparePositions(position, cursor) >= 0) continue
+              found.push({ time, position, record })
+            }
+          }
+          const last = blocks.at(-1)
+          if (last === undefined || blocks.length < blocksPerRead) break
+          after = { lastTime: last.last_time, id: last.id }
         }
-        if (query.from !== undefined) select = select.where('time', '>=', query.from)
-        if (query.to !== undefined) select = select.where('time', '<', query.to)
-        if (query.clientId !== undefined) select = select.where('client_id', '=', query.clientId)
-        if (query.flow !== undefined) select = select.where('flow', '=', query.flow)
-        if (query.status !== undefined) select = select.where('status', '=', query.status)
-        const rows = await select
-          .orderBy('time', 'desc')
-          .orderBy('id', 'desc')
-          .limit(limit + 1)
-          .execute()
-        const page = rows.slice(0, limit)
-        const last = page.at(-1)
+        found.sort(newestFirst)
+        const page = found.slice(0, limit)
+        const lastFound = page.at(-1)
         return {
-          items: page.map(accessRecordFromRow),
+          items: page.map((item) => item.record),
           next:
-            rows.length > limit && last !== undefined ? encodeCursor('access', [last.time, last.id]) : null,
+            found.length > limit && lastFound !== undefined
+              ? encodeCursor('access', lastFound.position)
+              : null,
         }
       }),
 
     deleteAccessRecordsBefore: (time) =>
       translated('deleteAccessRecordsBefore', async () => {
         let deleted = 0
-        for (;;) {
-          const batch = count(
-            await db
-              .deleteFrom('access_records')
-              .where('id', 'in', (eb) =>
-                eb.selectFrom('access_records').select('id').where('time', '<', time).limit(deleteBatch),
-              )
-              .executeTakeFirst(),
-          )
-          deleted += batch
-          if (batch < deleteBatch) return deleted
+        // A block that spans the cutoff keeps its newer records: the older ones are marked deleted.
+        const spanning = await db
+          .selectFrom('access_record_blocks')
+          .select(['id', 'cutoff', 'records'])
+          .where('first_time', '<', time)
+          .where('last_time', '>=', time)
+          .where('cutoff', '<', time)
+          .execute()
+        for (const block of spanning) {
+          const { numbers } = accessRecordsOfBlock(block.records)
+          let older = 0
+          for (let i = 0; i < numbers.length; i += accessRecordWidth) {
+            const recordTime = numbers[i] as number
+            if (recordTime >= block.cutoff && recordTime < time) older++
+          }
+          // Another node's retention run may have moved the cutoff meanwhile; then it counted them.
+          const updated = await db
+            .updateTable('access_record_blocks')
+            .set((eb) => ({ cutoff: time, removed: eb('removed', '+', older) }))
+            .where('id', '=', block.id)
+            .where('cutoff', '=', block.cutoff)
+            .executeTakeFirst()
+          if (count(updated) === 1) deleted += older
         }
+        for (;;) {
+          const gone = await db
+            .deleteFrom('access_record_blocks')
+            .where('id', 'in', (eb) =>
+              eb
+                .selectFrom('access_record_blocks')
+                .select('id')
+                .where('last_time', '<', time)
+                .limit(deleteBlockBatch),
+            )
+            .returning(['record_count', 'removed'])
+            .execute()
+          for (const block of gone) deleted += block.record_count - block.removed
+          if (gone.length < deleteBlockBatch) break
+        }
+        // Keys carry their block's last_time, so those of the blocks just deleted go by it. Keys left
+        // by an interrupted run go with the next; a query never reaches them without their block.
+        await db.deleteFrom('access_record_keys').where('last_time', '<', time).execute()
+        return deleted
       }),
 
     close: async () => {

@@ -1,6 +1,4 @@
-import type { Selectable } from 'kysely'
 import type {
-  AccessRecordsTable,
   AuditEventsTable,
   ConnectionsTable,
   FlowsTable,
@@ -11,7 +9,6 @@ import type {
   SigningKeysTable,
 } from './database.ts'
 import type {
-  AccessRecord,
   AuditEvent,
   ConnectionType,
   Flow,
@@ -208,44 +205,4 @@ export function auditEventFromRow(row: AuditEventsTable): AuditEvent {
   if (row.before_value !== null) event.before = JSON.parse(row.before_value)
   if (row.after_value !== null) event.after = JSON.parse(row.after_value)
   return event
-}
-
-export function accessRecordFromRow(row: Selectable<AccessRecordsTable>): AccessRecord {
-  return {
-    time: row.time,
-    correlationId: row.correlation_id,
-    clientId: row.client_id,
-    instanceId: row.instance_id,
-    flow: row.flow,
-    method: row.method,
-    path: row.path,
-    status: row.status,
-    upstreamStatus: row.upstream_status,
-    bytesIn: row.bytes_in,
-    bytesOut: row.bytes_out,
-    durationMs: row.duration_ms,
-    upstreamDurationMs: row.upstream_duration_ms,
-    reason: row.reason,
-    sourceAddress: row.source_address,
-  }
-}
-
-export function accessRecordToRow(record: AccessRecord): Omit<AccessRecordsTable, 'id'> {
-  return {
-    time: record.time,
-    correlation_id: record.correlationId,
-    client_id: record.clientId,
-    instance_id: record.instanceId,
-    flow: record.flow,
-    method: record.method,
-    path: record.path,
-    status: record.status,
-    upstream_status: record.upstreamStatus,
-    bytes_in: record.bytesIn,
-    bytes_out: record.bytesOut,
-    duration_ms: record.durationMs,
-    upstream_duration_ms: record.upstreamDurationMs,
-    reason: record.reason,
-    source_address: record.sourceAddress,
-  }
 }

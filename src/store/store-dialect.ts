@@ -20,11 +20,17 @@ export interface StoreDialect {
   /** Where the database is, for error details (never credentials). */
   readonly location: string
   /**
-   * SQLite only: runs one statement once per row inside one `BEGIN IMMEDIATE` transaction on the
-   * raw connection, synchronously, all rows or none. The caller holds Kysely's connection, so no
-   * Kysely transaction is open on it meanwhile. Used for access records, the store's only bulk write.
+   * SQLite only: inserts one parent row and its children in one `BEGIN IMMEDIATE` transaction on
+   * the raw connection, synchronously, all or nothing. Each child row's parameters are followed by
+   * the parent's new id. The caller holds Kysely's connection, so no Kysely transaction is open on
+   * it meanwhile. Used for access-record blocks and their keys, the store's only bulk write.
    */
-  readonly insertRows?: (sql: string, rows: readonly (readonly unknown[])[]) => void
+  readonly insertWithChildren?: (
+    parentSql: string,
+    parent: readonly unknown[],
+    childSql: string,
+    children: readonly (readonly unknown[])[],
+  ) => void
   /** Releases anything the Kysely instance does not own. */
   close(db: Kysely<Database>): Promise<void>
 }

@@ -9,6 +9,8 @@
  * `BEGIN IMMEDIATE`, a transaction-level advisory lock on PostgreSQL), so a poller never skips one.
  */
 
+import type { EncodedAccessRecords } from './access-record-batch.ts'
+
 export type Plan = 'integration-flow' | 'api'
 export type KeyType = 'clientsecret' | 'certificate' | 'certificate_external'
 export type SigningAlgorithm = 'RS256' | 'ES256' | 'EdDSA'
@@ -298,9 +300,16 @@ export interface Store extends StoreOperations {
   /** Removes change-log rows older than `time` (nodes only ever read recent ones). Returns the count. */
   deleteChangesBefore(time: number): Promise<number>
 
-  /** Access records are not part of the change log and are written in batches. */
+  /**
+   * Access records are not part of the change log and are written in batches, each batch in one
+   * piece (all its records or none). The access-record worker hands over the encoded batch it is
+   * posted; the store keeps it in that form (docs/store.md, *Access records*).
+   */
   insertAccessRecords(records: readonly AccessRecord[]): Promise<void>
+  insertAccessRecordBatch(batch: EncodedAccessRecords): Promise<void>
+  /** Newest first: by time, then in the order written. */
   queryAccessRecords(query: AccessRecordQuery): Promise<Page<AccessRecord>>
+  /** Deletes the records older than `time`; returns how many. */
   deleteAccessRecordsBefore(time: number): Promise<number>
 
   close(): Promise<void>

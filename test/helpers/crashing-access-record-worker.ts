@@ -4,8 +4,8 @@
  * exception would.
  */
 import { parentPort } from 'node:worker_threads'
-import { decodeAccessRecords } from '../../src/runtime/access-record-batch.ts'
 import type { WorkerRequest } from '../../src/runtime/access-record-writer.ts'
+import { decodeAccessRecords } from '../../src/store/access-record-batch.ts'
 
 // Registered before the real worker's listener, so it sees each batch first.
 parentPort?.on('message', (message: WorkerRequest) => {

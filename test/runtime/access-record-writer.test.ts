@@ -9,8 +9,8 @@ import pg from 'pg'
 import { FlowgateError } from '../../src/lib/errors.ts'
 import type { createLogger } from '../../src/lib/logger.ts'
 import { createAccessLog } from '../../src/runtime/access-log.ts'
-import { decodeAccessRecords, encodeAccessRecords } from '../../src/runtime/access-record-batch.ts'
 import { type AccessRecordWriter, startAccessRecordWriter } from '../../src/runtime/access-record-writer.ts'
+import { decodeAccessRecords, encodeAccessRecords } from '../../src/store/access-record-batch.ts'
 import type { AccessRecord } from '../../src/store/types.ts'
 import { accessRecord, storedAccessRecords } from '../helpers/access-records.ts'
 import { capturedLogger } from '../helpers/captured-logger.ts'
@@ -182,7 +182,7 @@ for (const backend of storeBackends()) {
         reportIntervalMs: 0,
       })
       try {
-        await ddl(opened, 'alter table access_records rename to access_records_away')
+        await ddl(opened, 'alter table access_record_blocks rename to access_record_blocks_away')
         for (let n = 1; n <= 3; n++) log.record(accessRecord(n))
         await log.flush()
         // One write when the batch filled, one more from flush(): both rejected by the worker.
@@ -191,9 +191,9 @@ for (const backend of storeBackends()) {
         assert.equal(report?.level, 50)
         assert.equal(report?.buffered, 3)
         const err = report?.err as { code: string; detail: string }
-        assert.match(err.detail, /^access-record worker: .*access_records/)
+        assert.match(err.detail, /^access-record worker: .*access_record_blocks/)
 
-        await ddl(opened, 'alter table access_records_away rename to access_records')
+        await ddl(opened, 'alter table access_record_blocks_away rename to access_record_blocks')
         const deadline = Date.now() + 10_000
         while (log.stats().written < 3) {
           // A PostgreSQL connection may still have the old table's plan: retry as the timer would.
@@ -290,7 +290,7 @@ for (const backend of storeBackends()) {
       try {
         await assert.rejects(writer.insertAccessRecords([accessRecord(1)]), (error) => {
           assert.ok(error instanceof FlowgateError)
-          assert.match(error.detail ?? '', /^access-record worker: .*access_records/)
+          assert.match(error.detail ?? '', /^access-record worker: .*access_record_blocks/)
           return true
         })
         assert.equal(await opened.store.isMigrated(), false)

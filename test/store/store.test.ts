@@ -2,9 +2,17 @@ import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { createServer, type Socket, connect as tcpConnect } from 'node:net'
 import { afterEach, beforeEach, describe, test } from 'node:test'
+import { Migrator } from 'kysely/migration'
 import { verifyAuditChain } from '../../src/audit/chain.ts'
 import { FlowgateError } from '../../src/lib/errors.ts'
+import {
+  migrationLockTable,
+  migrationProvider,
+  migrationTable,
+} from '../../src/store/migrations/migrations.ts'
 import { openStore } from '../../src/store/open-store.ts'
+import { openPostgresDatabase } from '../../src/store/postgres/postgres-database.ts'
+import { openSqliteDatabase } from '../../src/store/sqlite/sqlite-database.ts'
 import type {
   AccessRecord,
   Flow,
@@ -917,6 +925,169 @@ for (const backend of storeBackends()) {
       assert.deepEqual(await store.queryAccessRecords({ limit: 1000 }), before)
       await store.insertAccessRecords([good])
       assert.deepEqual((await store.queryAccessRecords({ limit: 1 })).items, [good])
+    })
+
+    test('access records: batches that overlap in time come back merged, newest first, ties in write order', async () => {
+      const at = (offset: number, index: number): AccessRecord => ({
+        ...accessRecord(index),
+        time: frozen + offset,
+      })
+      // Each call is one block; their time spans overlap, and times repeat across and within blocks.
+      const first = [at(5, 1), at(1, 2), at(3, 3), at(3, 4)]
+      const second = [at(4, 5), at(3, 6), at(6, 7)]
+      const third = [at(2, 8), at(5, 9)]
+      await store.insertAccessRecords(first)
+      await store.insertAccessRecords(second)
+      await store.insertAccessRecords(third)
+      const expected = [
+        at(6, 7),
+        at(5, 9),
+        at(5, 1),
+        at(4, 5),
+        at(3, 6),
+        at(3, 4),
+        at(3, 3),
+        at(2, 8),
+        at(1, 2),
+      ]
+      assert.deepEqual(await store.queryAccessRecords({}), { items: expected, next: null })
+      for (const limit of [1, 2, 4]) {
+        const seen: AccessRecord[] = []
+        let cursor: string | null = null
+        do {
+          const page: Awaited<ReturnType<Store['queryAccessRecords']>> = await store.queryAccessRecords({
+            limit,
+            cursor,
+          })
+          assert.ok(page.items.length <= limit)
+          seen.push(...page.items)
+          cursor = page.next
+        } while (cursor !== null)
+        assert.deepEqual(seen, expected, `pages of ${limit}`)
+      }
+      assert.deepEqual(await store.queryAccessRecords({ from: frozen + 3, to: frozen + 5 }), {
+        items: [at(4, 5), at(3, 6), at(3, 4), at(3, 3)],
+        next: null,
+      })
+      // accessRecord(index): client-even for even indexes, status 403 for multiples of 7.
+      const firstEven = await store.queryAccessRecords({ clientId: 'client-even', limit: 2 })
+      assert.deepEqual(firstEven.items, [at(3, 6), at(3, 4)])
+      assert.deepEqual(
+        await store.queryAccessRecords({ clientId: 'client-even', limit: 2, cursor: firstEven.next }),
+        { items: [at(2, 8), at(1, 2)], next: null },
+      )
+      const even = await store.queryAccessRecords({ clientId: 'client-even' })
+      assert.deepEqual(even, { items: [at(3, 6), at(3, 4), at(2, 8), at(1, 2)], next: null })
+      assert.deepEqual(await store.queryAccessRecords({ status: 403 }), { items: [at(6, 7)], next: null })
+      assert.deepEqual(await store.queryAccessRecords({ status: 404 }), { items: [], next: null })
+      assert.deepEqual(await store.queryAccessRecords({ flow: '/unknown' }), { items: [], next: null })
+    })
+
+    test('access records: retention inside a block keeps its newer records and counts each record once', async () => {
+      const at = (offset: number, index: number): AccessRecord => ({
+        ...accessRecord(index),
+        time: frozen + offset,
+      })
+      await store.insertAccessRecords([at(1, 1), at(10, 2), at(2, 3), at(20, 4)])
+      await store.insertAccessRecords([at(30, 5)])
+      assert.equal(await store.deleteAccessRecordsBefore(frozen + 5), 2)
+      assert.deepEqual(await store.queryAccessRecords({}), {
+        items: [at(30, 5), at(20, 4), at(10, 2)],
+        next: null,
+      })
+      assert.deepEqual(await store.queryAccessRecords({ to: frozen + 15 }), {
+        items: [at(10, 2)],
+        next: null,
+      })
+      assert.equal(await store.deleteAccessRecordsBefore(frozen + 5), 0)
+      assert.equal(await store.deleteAccessRecordsBefore(frozen + 15), 1)
+      // The first block goes whole now: only its one remaining record counts.
+      assert.equal(await store.deleteAccessRecordsBefore(frozen + 21), 1)
+      assert.deepEqual(await store.queryAccessRecords({}), { items: [at(30, 5)], next: null })
+      assert.deepEqual(await store.queryAccessRecords({ clientId: 'client-even' }), { items: [], next: null })
+      assert.deepEqual(await store.queryAccessRecords({ clientId: 'client-odd' }), {
+        items: [at(30, 5)],
+        next: null,
+      })
+      assert.equal(await store.deleteAccessRecordsBefore(frozen + 31), 1)
+      assert.deepEqual(await store.queryAccessRecords({}), { items: [], next: null })
+    })
+
+    test('access records: migrating a database that holds rows of records moves them into blocks', async () => {
+      const unmigrated = await backend.open({ migrate: false, now: () => clock })
+      try {
+        const { db, dialect } =
+          unmigrated.url === ''
+            ? openSqliteDatabase(unmigrated.dataDir)
+            : await openPostgresDatabase({ url: unmigrated.url, poolSize: 1 })
+        const records = Array.from({ length: 2500 }, (_, index) => accessRecord(index))
+        try {
+          const migrator = new Migrator({
+            db,
+            provider: migrationProvider(dialect.name),
+            migrationTableName: migrationTable,
+            migrationLockTableName: migrationLockTable,
+          })
+          assert.equal((await migrator.migrateTo('0001-initial')).error, undefined)
+          // The rows as migration 0001's table held them, in an order that is not their time order.
+          const rows = records.map((record) => ({
+            time: record.time,
+            correlation_id: record.correlationId,
+            client_id: record.clientId,
+            instance_id: record.instanceId,
+            flow: record.flow,
+            method: record.method,
+            path: record.path,
+            status: record.status,
+            upstream_status: record.upstreamStatus,
+            bytes_in: record.bytesIn,
+            bytes_out: record.bytesOut,
+            duration_ms: record.durationMs,
+            upstream_duration_ms: record.upstreamDurationMs,
+            reason: record.reason,
+            source_address: record.sourceAddress,
+          }))
+          const shuffled = [...rows.slice(1250), ...rows.slice(0, 1250)]
+          for (let start = 0; start < shuffled.length; start += 500) {
+            await db
+              .insertInto('access_records' as never)
+              .values(shuffled.slice(start, start + 500) as never)
+              .execute()
+          }
+        } finally {
+          await db.destroy()
+          await dialect.close(db)
+        }
+        await unmigrated.store.migrate()
+        const expected = [...records.slice(1250), ...records.slice(0, 1250)]
+          .map((record, written) => ({ record, written }))
+          .sort((a, b) => b.record.time - a.record.time || b.written - a.written)
+          .map(({ record }) => record)
+        const seen: AccessRecord[] = []
+        let cursor: string | null = null
+        do {
+          const page: Awaited<ReturnType<Store['queryAccessRecords']>> =
+            await unmigrated.store.queryAccessRecords({
+              limit: 1000,
+              cursor,
+            })
+          seen.push(...page.items)
+          cursor = page.next
+        } while (cursor !== null)
+        assert.deepEqual(seen, expected)
+        assert.deepEqual(
+          await unmigrated.store.queryAccessRecords({ status: 403, from: frozen + 800, to: frozen + 810 }),
+          {
+            items: expected.filter(
+              (r) => r.status === 403 && r.time >= frozen + 800 && r.time < frozen + 810,
+            ),
+            next: null,
+          },
+        )
+        assert.equal(await unmigrated.store.deleteAccessRecordsBefore(frozen + 1000), 2500)
+      } finally {
+        await unmigrated.drop()
+      }
     })
 
     test('change log: latest, paging by limit, pruning by age', async () => {

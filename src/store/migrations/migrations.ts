@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely/migration'
 import { initialSchema } from './0001-initial.ts'
+import { accessRecordBlocks } from './0002-access-record-blocks.ts'
 
 /**
  * Every schema version, in order. Names sort lexically (Kysely applies them in name order) and are
@@ -8,6 +9,7 @@ import { initialSchema } from './0001-initial.ts'
 export function migrationProvider(dialect: 'sqlite' | 'postgres'): MigrationProvider {
   const migrations: Record<string, Migration> = {
     '0001-initial': initialSchema(dialect),
+    '0002-access-record-blocks': accessRecordBlocks(dialect),
   }
   return { getMigrations: async () => migrations }
 }

@@ -121,10 +121,20 @@ export function openSqliteDatabase(dataDir: string): { db: Kysely<Database>; dia
   const cached = statementCache(database)
   const db = new Kysely<Database>({ dialect: new ImmediateTransactionDialect(cached) })
   // better-sqlite3's transaction wrapper, made once: `.immediate` begins with BEGIN IMMEDIATE.
-  const insertRows = database.transaction((sql: string, rows: readonly (readonly unknown[])[]) => {
-    const statement = cached.prepare(sql) as unknown as BetterSqlite3.Statement
-    for (const row of rows) statement.run(row)
-  }).immediate
+  const insertWithChildren = database.transaction(
+    (
+      parentSql: string,
+      parent: readonly unknown[],
+      childSql: string,
+      children: readonly (readonly unknown[])[],
+    ) => {
+      const { lastInsertRowid } = (cached.prepare(parentSql) as unknown as BetterSqlite3.Statement).run(
+        parent,
+      )
+      const child = cached.prepare(childSql) as unknown as BetterSqlite3.Statement
+      for (const row of children) child.run(...row, lastInsertRowid)
+    },
+  ).immediate
   return {
     db,
     dialect: {
@@ -134,7 +144,7 @@ export function openSqliteDatabase(dataDir: string): { db: Kysely<Database>; dia
       lockWrites: async () => {},
       boolean: (value) => (value ? 1 : 0),
       classifyError,
-      insertRows,
+      insertWithChildren,
       // Kysely closes the file only if a query ever ran; an open handle left to the garbage collector
       // can crash better-sqlite3's finaliser.
       close: async () => cached.close(),
