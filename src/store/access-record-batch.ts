@@ -56,7 +56,7 @@ export function encodeAccessRecords(records: readonly AccessRecord[]): EncodedAc
   return { text, numbers }
 }
 
-/** The inverse of encodeAccessRecords; runs in the worker. */
+/** The inverse of encodeAccessRecords; queries decode the blocks they read with it. */
 export function decodeAccessRecords(encoded: EncodedAccessRecords): AccessRecord[] {
   const { text, numbers } = encoded
   if (numbers.length % width !== 0) {
