@@ -1,10 +1,10 @@
 /**
  * The access-record worker thread (started by access-record-writer.ts): opens its own connection
  * to the store the main thread has already migrated, and stores the batches it is sent as they
- * are (one block each, without decoding them), one after another. A store error is answered at once, for its batch; successes are acknowledged together,
- * by the highest batch id written, at most once per acknowledgement interval — every answer is a
- * message that wakes the gateway's event loop (docs/performance.md). Nothing here runs on the
- * gateway's event loop.
+ * are (one block each, without decoding them), one after another. A store error is answered at
+ * once, for its batch; successes are acknowledged together, by the highest batch id written, at
+ * most once per acknowledgement interval — every answer is a message that wakes the gateway's
+ * event loop (docs/performance.md). Nothing here runs on the gateway's event loop.
  */
 import { Writable } from 'node:stream'
 import { parentPort, workerData } from 'node:worker_threads'
