@@ -1,5 +1,6 @@
-import { type ColumnDefinitionBuilder, type Kysely, sql } from 'kysely'
+import type { Kysely } from 'kysely'
 import type { Migration } from 'kysely/migration'
+import { dialectColumns } from './columns.ts'
 
 /** The roles every installation starts with; they cannot be deleted. */
 export const builtInRoles = [
@@ -8,22 +9,8 @@ export const builtInRoles = [
   { name: 'Flowgate.Viewer', description: 'Read everything through the admin API, change nothing' },
 ] as const
 
-/**
- * Names, addresses and other sortable keys compare byte-wise on both databases, so listings come
- * back in the same order everywhere (PostgreSQL's default collation would sort `Zed` after `apple`).
- */
-function binary(dialect: 'sqlite' | 'postgres') {
-  return (column: ColumnDefinitionBuilder): ColumnDefinitionBuilder =>
-    dialect === 'postgres' ? column.modifyEnd(sql`collate "C"`) : column
-}
-
 export function initialSchema(dialect: 'sqlite' | 'postgres'): Migration {
-  const text = binary(dialect)
-  const serial = (column: ColumnDefinitionBuilder): ColumnDefinitionBuilder =>
-    dialect === 'postgres'
-      ? column.primaryKey().generatedAlwaysAsIdentity()
-      : column.primaryKey().autoIncrement()
-  const serialType = dialect === 'postgres' ? 'bigint' : 'integer'
+  const { text, serial, serialType } = dialectColumns(dialect)
 
   return {
     async up(db: Kysely<unknown>) {

@@ -1,7 +1,8 @@
-import { type ColumnDefinitionBuilder, type Kysely, sql } from 'kysely'
+import { type Kysely, sql } from 'kysely'
 import type { Migration } from 'kysely/migration'
 import { accessRecordBlock, encodeAccessRecords } from '../access-record-batch.ts'
 import type { AccessRecord } from '../types.ts'
+import { dialectColumns } from './columns.ts'
 
 /** Rows of the old table moved per block: a block per 1,000 records, in the order they were written. */
 const rowsPerBlock = 1000
@@ -52,10 +53,7 @@ function recordOfRow(row: AccessRecordRow): AccessRecord {
  * loop shares (docs/performance.md). The records already written move into blocks, in id order.
  */
 export function accessRecordBlocks(dialect: 'sqlite' | 'postgres'): Migration {
-  const serial = (column: ColumnDefinitionBuilder): ColumnDefinitionBuilder =>
-    dialect === 'postgres'
-      ? column.primaryKey().generatedAlwaysAsIdentity()
-      : column.primaryKey().autoIncrement()
+  const { text, serial, serialType } = dialectColumns(dialect)
 
   return {
     async up(untyped: Kysely<unknown>) {
@@ -73,7 +71,7 @@ export function accessRecordBlocks(dialect: 'sqlite' | 'postgres'): Migration {
       }>
       await db.schema
         .createTable('access_record_blocks')
-        .addColumn('id', dialect === 'postgres' ? 'bigint' : 'integer', serial)
+        .addColumn('id', serialType, serial)
         .addColumn('first_time', 'bigint', (c) => c.notNull())
         .addColumn('last_time', 'bigint', (c) => c.notNull())
         .addColumn('record_count', 'integer', (c) => c.notNull())
@@ -89,9 +87,7 @@ export function accessRecordBlocks(dialect: 'sqlite' | 'postgres'): Migration {
       // Keys are looked up by their primary key only; on SQLite the table is that key's B-tree.
       let keys = db.schema
         .createTable('access_record_keys')
-        .addColumn('key', 'text', (c) =>
-          dialect === 'postgres' ? c.notNull().modifyEnd(sql`collate "C"`) : c.notNull(),
-        )
+        .addColumn('key', 'text', (c) => text(c).notNull())
         .addColumn('last_time', 'bigint', (c) => c.notNull())
         .addColumn('block_id', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('access_record_keys_pk', ['key', 'last_time', 'block_id'])
