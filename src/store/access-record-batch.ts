@@ -1,8 +1,7 @@
 import type { AccessRecord } from './types.ts'
 
 /** Numbers per record: the eight numeric fields, and the length of each of the seven strings. */
-export const accessRecordWidth = 15
-const width = accessRecordWidth
+const width = 15
 
 /**
  * A batch of access records as it crosses to the access-record worker: the strings of all records
@@ -114,6 +113,10 @@ export interface AccessRecordBlock {
  * and out, duration (the columns the table of records held NOT NULL).
  */
 const requiredFields = [0, 1, 5, 6, 7, 9, 10, 11]
+/** Positions of the string lengths, in the order their strings follow one another in the text. */
+const stringFields = [1, 2, 3, 4, 5, 6, 13, 14]
+const clientField = 2
+const flowField = 4
 
 /** The first byte of a block's data: the version of its layout. */
 const blockVersion = 1
@@ -153,18 +156,14 @@ export function accessRecordBlock(encoded: EncodedAccessRecords): AccessRecordBl
     const time = numbers[i] as number
     if (time < firstTime) firstTime = time
     if (time > lastTime) lastTime = time
-    for (let field = 1; field <= 6; field++) {
+    for (const field of stringFields) {
       const length = numbers[i + field] as number
       if (length < 0) continue
-      if (field === 2) keys.add(clientKey(text.slice(at, at + length)))
-      else if (field === 4) keys.add(flowKey(text.slice(at, at + length)))
+      if (field === clientField) keys.add(clientKey(text.slice(at, at + length)))
+      else if (field === flowField) keys.add(flowKey(text.slice(at, at + length)))
       at += length
     }
     keys.add(statusKey(numbers[i + 7] as number))
-    for (const field of [13, 14]) {
-      const length = numbers[i + field] as number
-      if (length > 0) at += length
-    }
   }
   if (at !== text.length) throw new TypeError('encoded access records: text longer than its strings')
   const textBytes = Buffer.byteLength(text, 'utf8')
@@ -198,4 +197,15 @@ export function accessRecordsOfBlock(data: Uint8Array): EncodedAccessRecords {
     for (let i = 0; i < numbers.length; i++) numbers[i] = bytes.readDoubleLE(blockHeader + i * 8)
   }
   return { text: bytes.toString('utf8', numbersEnd), numbers }
+}
+
+/** How many records of an encoded batch have a time from `from` (inclusive) to `to` (exclusive). */
+export function countAccessRecordsInTime(encoded: EncodedAccessRecords, from: number, to: number): number {
+  const { numbers } = encoded
+  let counted = 0
+  for (let i = 0; i < numbers.length; i += width) {
+    const time = numbers[i] as number
+    if (time >= from && time < to) counted++
+  }
+  return counted
 }

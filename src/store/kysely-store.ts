@@ -6,8 +6,8 @@ import { FlowgateError, isFlowgateError } from '../lib/errors.ts'
 import {
   accessRecordBlock,
   accessRecordsOfBlock,
-  accessRecordWidth,
   clientKey,
+  countAccessRecordsInTime,
   decodeAccessRecords,
   type EncodedAccessRecords,
   encodeAccessRecords,
@@ -61,7 +61,6 @@ const deleteBlockBatch = 100
 type AccessRecordPosition = [time: number, block: number, index: number]
 
 interface FoundAccessRecord {
-  readonly time: number
   readonly position: AccessRecordPosition
   readonly record: AccessRecord
 }
@@ -935,7 +934,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
               found.sort(newestFirst)
               found.length = keep
               // Every later block's records are older than the page's last one.
-              if (block.last_time < (found[keep - 1] as FoundAccessRecord).time) break scan
+              if (block.last_time < (found[keep - 1] as FoundAccessRecord).position[0]) break scan
             }
             const records = decodeAccessRecords(accessRecordsOfBlock(block.records))
             for (let index = 0; index < records.length; index++) {
@@ -949,7 +948,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
               if (status !== undefined && record.status !== status) continue
               const position: AccessRecordPosition = [time, block.id, index]
               if (cursor !== undefined && comparePositions(position, cursor) >= 0) continue
-              found.push({ time, position, record })
+              found.push({ position, record })
             }
           }
           const last = blocks.at(-1)
@@ -980,12 +979,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
           .where('cutoff', '<', time)
           .execute()
         for (const block of spanning) {
-          const { numbers } = accessRecordsOfBlock(block.records)
-          let older = 0
-          for (let i = 0; i < numbers.length; i += accessRecordWidth) {
-            const recordTime = numbers[i] as number
-            if (recordTime >= block.cutoff && recordTime < time) older++
-          }
+          const older = countAccessRecordsInTime(accessRecordsOfBlock(block.records), block.cutoff, time)
           // Another node's retention run may have moved the cutoff meanwhile; then it counted them.
           const updated = await db
             .updateTable('access_record_blocks')
