@@ -25,7 +25,8 @@ const usage = `Usage: npm run bench -- [--quick] [--rounds N] [--duration SECOND
   --duration S    seconds per round (default 3; --quick 2)
   --processes N   processes of each server in the runtime scenario, measured in turn, one per round
                   (default 3; --quick 1): what one process happens to be is then averaged out
-  --only LIST     comma-separated subset of: runtime,token,scale,cache,stream,verify
+  --only LIST     comma-separated subset of: runtime,paced,token,scale,cache,stream,verify (paced:
+                  the runtime requests at about half the floor's rate, for the latency a proxy adds)
   --strict        exit with status 1 when a target is missed
   --algorithm A   token signing algorithm for Flowgate, oidc-provider and the limits: ES256 (default,
                   as Flowgate's tokens.algorithm), RS256 or EdDSA
@@ -38,7 +39,7 @@ const usage = `Usage: npm run bench -- [--quick] [--rounds N] [--duration SECOND
                   before and after in one run. Repeatable, for one checkout per step.
 Results go to bench/results/ (JSON and Markdown) and the Markdown is printed.`
 
-const scenarios = ['runtime', 'token', 'scale', 'cache', 'stream', 'verify'] as const
+const scenarios = ['runtime', 'paced', 'token', 'scale', 'cache', 'stream', 'verify'] as const
 type Scenario = (typeof scenarios)[number]
 
 const { values } = parseArgs({
@@ -179,9 +180,11 @@ async function main(generator: LoadGenerator): Promise<BenchReport> {
   const upstream = await context.start('upstream', 'upstream.ts', {})
   const floor = await context.start('floor', 'floor.ts', { upstream: upstream.url })
   const peer = await context.start('peer', 'peer.ts', { upstream: upstream.url })
-  const secondFloor = selected.has('runtime')
-    ? await context.start(secondFloorName, 'floor.ts', { upstream: upstream.url })
-    : undefined
+  const runtimeRuns = { unpaced: selected.has('runtime'), paced: selected.has('paced') }
+  const secondFloor =
+    runtimeRuns.unpaced || runtimeRuns.paced
+      ? await context.start(secondFloorName, 'floor.ts', { upstream: upstream.url })
+      : undefined
   let flowgate: FlowgateUnderTest | undefined
   if (gatewayPresent) {
     flowgate = await attempt('starting Flowgate', () => startFlowgate(context, upstream, smallSize))
@@ -199,41 +202,55 @@ async function main(generator: LoadGenerator): Promise<BenchReport> {
     }
   }
 
-  const runtime = selected.has('runtime')
-    ? await attempt('runtime scenario', async () => {
-        // The further processes of each server: `floor #2`, `floor #3`, …
-        const more = async <T>(name: string, first: T, start: (name: string) => Promise<T>): Promise<T[]> => {
-          const all = [first]
-          for (let n = 2; n <= processes; n++) all.push(await start(`${name} #${n}`))
-          return all
-        }
-        const floors = (name: string, first: ServerProcess) =>
-          more(name, first, (copy) => context.start(copy, 'floor.ts', { upstream: upstream.url }))
-        return runRuntimeScenario(context, {
-          upstream,
-          floor: await floors('floor', floor),
-          peer: await more('peer', peer, (copy) =>
-            context.start(copy, 'peer.ts', { upstream: upstream.url }),
-          ),
-          ...(secondFloor === undefined ? {} : { secondFloor: await floors(secondFloorName, secondFloor) }),
-          flowgate:
-            flowgate === undefined
-              ? undefined
-              : await more('flowgate', flowgate, (copy) =>
-                  startFlowgate(context, upstream, smallSize, {}, copy),
-                ),
-          before: await Promise.all(
-            before.map(async ({ name, flowgate: first }) => {
-              const entry = beforeTrees.find((tree) => tree.name === name)?.entry as string
-              const flowgates = await more(name, first, (copy) =>
-                startFlowgate(context, upstream, smallSize, {}, copy, entry),
-              )
-              return { name, flowgates }
-            }),
-          ),
+  const runtime =
+    runtimeRuns.unpaced || runtimeRuns.paced
+      ? await attempt('runtime scenario', async () => {
+          // The further processes of each server: `floor #2`, `floor #3`, …
+          const more = async <T>(
+            name: string,
+            first: T,
+            start: (name: string) => Promise<T>,
+          ): Promise<T[]> => {
+            const all = [first]
+            for (let n = 2; n <= processes; n++) all.push(await start(`${name} #${n}`))
+            return all
+          }
+          const floors = (name: string, first: ServerProcess) =>
+            more(name, first, (copy) => context.start(copy, 'floor.ts', { upstream: upstream.url }))
+          return runRuntimeScenario(
+            context,
+            {
+              upstream,
+              floor: await floors('floor', floor),
+              // Paced rounds leave the peer out.
+              peer: runtimeRuns.unpaced
+                ? await more('peer', peer, (copy) =>
+                    context.start(copy, 'peer.ts', { upstream: upstream.url }),
+                  )
+                : [peer],
+              ...(secondFloor === undefined
+                ? {}
+                : { secondFloor: await floors(secondFloorName, secondFloor) }),
+              flowgate:
+                flowgate === undefined
+                  ? undefined
+                  : await more('flowgate', flowgate, (copy) =>
+                      startFlowgate(context, upstream, smallSize, {}, copy),
+                    ),
+              before: await Promise.all(
+                before.map(async ({ name, flowgate: first }) => {
+                  const entry = beforeTrees.find((tree) => tree.name === name)?.entry as string
+                  const flowgates = await more(name, first, (copy) =>
+                    startFlowgate(context, upstream, smallSize, {}, copy, entry),
+                  )
+                  return { name, flowgates }
+                }),
+              ),
+            },
+            runtimeRuns,
+          )
         })
-      })
-    : undefined
+      : undefined
   const tokenEndpoint = selected.has('token')
     ? await attempt('token endpoint scenario', () =>
         runTokenEndpointScenario(
@@ -274,7 +291,11 @@ async function main(generator: LoadGenerator): Promise<BenchReport> {
     },
     settings: { ...settings, quick, processes },
     flowgate: { measured: flowgate !== undefined, note: flowgateNote },
-    runtime: runtime ?? {},
+    runtime: {
+      ...(runtime?.GET === undefined ? {} : { GET: runtime.GET }),
+      ...(runtime?.POST === undefined ? {} : { POST: runtime.POST }),
+    },
+    ...(runtime === undefined || !runtimeRuns.paced ? {} : { pacedRuntime: runtime.paced }),
     tokenEndpoint,
     scale,
     verifiedTokenCache,

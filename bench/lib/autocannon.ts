@@ -42,6 +42,9 @@ export function createAutocannonGenerator(): LoadGenerator {
       ]
       for (const [name, value] of Object.entries(request.headers)) args.push('--headers', `${name}=${value}`)
       if (request.body !== undefined) args.push('--body', request.body)
+      // autocannon has no pause after an answer; its nearest is a request rate per connection.
+      if (request.thinkMs !== undefined)
+        args.push('--connectionRate', String(Math.round(1000 / request.thinkMs)))
       args.push(request.url)
       const stdout = await new Promise<string>((resolve, reject) => {
         execFile(process.execPath, args, { maxBuffer: 16 << 20 }, (error, out, err) => {

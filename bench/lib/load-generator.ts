@@ -8,6 +8,12 @@ export interface LoadRequest {
   readonly method: 'GET' | 'POST'
   readonly headers: Readonly<Record<string, string>>
   readonly body?: string
+  /**
+   * Paced rounds: after each answer a connection waits a random whole number of milliseconds,
+   * uniform from 0 to twice this, before its next request, so the rate is set by the pause and not
+   * by how fast the server answers. Unset: each connection sends its next request at once.
+   */
+  readonly thinkMs?: number
 }
 
 export interface LoadOptions {

@@ -86,6 +86,20 @@ export function renderMarkdown(report: BenchReport, targets: readonly TargetOutc
       comparisonTable(comparison, 'req/s'),
     )
   }
+  for (const method of ['GET', 'POST'] as const) {
+    const paced = report.pacedRuntime?.[method]
+    if (paced === undefined) continue
+    out.push(
+      '',
+      `## Runtime ${method}, paced to half the floor's rate`,
+      '',
+      `Each connection pauses 0–${2 * paced.thinkMs} ms (uniformly, whole milliseconds) after each answer, ` +
+        `chosen from the floor's unpaced ${figure(paced.floorRequestsPerSecond)} req/s: every server is offered ` +
+        'about the same rate, below its limit, so the p99 difference is the latency the proxy adds.',
+      '',
+      comparisonTable(paced.comparison, 'req/s'),
+    )
+  }
   if (report.tokenEndpoint !== undefined) {
     out.push(
       '',

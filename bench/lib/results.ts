@@ -44,6 +44,15 @@ export function compare(
   return { contenders, pairs: results }
 }
 
+/** Paced runtime rounds of one method: the pause chosen, and what each contender measured with it. */
+export interface PacedRuntime {
+  /** The floor's unpaced rate the pause was chosen from. */
+  readonly floorRequestsPerSecond: number
+  /** Each connection paused a random 0 to 2 × thinkMs whole milliseconds after each answer. */
+  readonly thinkMs: number
+  readonly comparison: Comparison
+}
+
 export interface StreamResult {
   readonly seconds: number
   /** Peak RSS during the upload minus RSS just before it. */
@@ -79,6 +88,8 @@ export interface BenchReport {
   /** Whether Flowgate took part, and why not when it did not. */
   readonly flowgate: { readonly measured: boolean; readonly note: string }
   readonly runtime: { readonly GET?: Comparison; readonly POST?: Comparison }
+  /** The runtime requests paced to about half the floor's rate; absent before 2026-12-04 04:00. */
+  readonly pacedRuntime?: { readonly GET?: PacedRuntime; readonly POST?: PacedRuntime }
   readonly tokenEndpoint?: {
     readonly algorithm: string
     readonly comparison: Comparison

@@ -46,14 +46,22 @@ function luaString(value: string): string {
 
 /**
  * The Lua script that makes wrk send `request`: method, headers and body are set once, so wrk
- * builds the request bytes a single time and replays them (no per-request Lua).
+ * builds the request bytes a single time and replays them (no per-request Lua). A paced request
+ * adds wrk's `delay` hook, the one Lua call per request: the pause before a connection's next
+ * request, random so that the connections do not fall into step and arrive in bursts.
  */
-export function wrkLuaScript(request: Pick<LoadRequest, 'method' | 'headers' | 'body'>): string {
+export function wrkLuaScript(request: Pick<LoadRequest, 'method' | 'headers' | 'body' | 'thinkMs'>): string {
   const lines = [`wrk.method = ${luaString(request.method)}`]
   for (const [name, value] of Object.entries(request.headers)) {
     lines.push(`wrk.headers[${luaString(name)}] = ${luaString(value)}`)
   }
   if (request.body !== undefined) lines.push(`wrk.body = ${luaString(request.body)}`)
+  if (request.thinkMs !== undefined) {
+    if (!Number.isSafeInteger(request.thinkMs) || request.thinkMs < 1) {
+      throw new RangeError(`thinkMs must be a positive whole number of milliseconds, not ${request.thinkMs}`)
+    }
+    lines.push(`function delay() return math.random(0, ${2 * request.thinkMs}) end`)
+  }
   return `${lines.join('\n')}\n`
 }
 

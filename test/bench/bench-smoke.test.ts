@@ -18,7 +18,7 @@ import type { ServerProcess } from '../../bench/lib/server-process.ts'
 import { median, medianDifference, medianRatio, round3 } from '../../bench/lib/stats.ts'
 import { describeResolution, evaluateTargets } from '../../bench/lib/targets.ts'
 import { parseWrkDuration, parseWrkOutput, wrkLuaScript } from '../../bench/lib/wrk.ts'
-import { postBody } from '../../bench/scenarios/runtime.ts'
+import { pacedThinkMs, postBody } from '../../bench/scenarios/runtime.ts'
 
 const wrkOutput = `Running 5s test @ https://127.0.0.1:33215/http/bench
   1 threads and 50 connections
@@ -96,6 +96,24 @@ describe('wrk output', () => {
     )
     assert.equal(wrkLuaScript({ method: 'GET', headers: {} }), 'wrk.method = "GET"\n')
   })
+
+  test('a paced request pauses each connection a random 0 to twice the mean after each answer', () => {
+    assert.equal(
+      wrkLuaScript({ method: 'GET', headers: {}, thinkMs: 8 }),
+      'wrk.method = "GET"\nfunction delay() return math.random(0, 16) end\n',
+    )
+    for (const thinkMs of [0, 2.5]) {
+      assert.throws(
+        () => wrkLuaScript({ method: 'GET', headers: {}, thinkMs }),
+        new RangeError(`thinkMs must be a positive whole number of milliseconds, not ${thinkMs}`),
+      )
+    }
+  })
+})
+
+test("the paced rounds' pause offers the floor about half its unpaced rate", () => {
+  // 50 connections × 1000 / 8 ms = 6,250/s, half of 12,500.
+  assert.deepEqual([pacedThinkMs(50, 12_500), pacedThinkMs(50, 22_000), pacedThinkMs(50, 1e9)], [8, 5, 1])
 })
 
 test('autocannon summaries map onto the same result shape', () => {
@@ -205,7 +223,7 @@ const baseReport: BenchReport = {
 describe('targets', () => {
   test('nothing measured: every target says so, none passes or fails', () => {
     const outcomes = evaluateTargets(baseReport)
-    assert.equal(outcomes.length, 10)
+    assert.equal(outcomes.length, 12)
     assert.deepEqual(new Set(outcomes.map((o) => o.status)), new Set(['NOT MEASURED']))
     assert.deepEqual(new Set(outcomes.map((o) => o.measured)), new Set(['not measured']))
   })
@@ -214,6 +232,19 @@ describe('targets', () => {
     const report: BenchReport = {
       ...baseReport,
       runtime: { GET: flowgateRuntime },
+      pacedRuntime: {
+        GET: {
+          floorRequestsPerSecond: 12_000,
+          thinkMs: 8,
+          comparison: compare(
+            {
+              floor: rounds(5000, 5000),
+              flowgate: rounds(4950, 4950).map((r) => ({ ...r, p99Ms: r.p99Ms + 0.4 })),
+            },
+            [['flowgate', 'floor']],
+          ),
+        },
+      },
       tokenEndpoint: {
         algorithm: 'RS256',
         rawSigningPerSecond: 2000,
@@ -248,6 +279,12 @@ describe('targets', () => {
         status: 'PASS',
       },
       {
+        what: "runtime GET p99 at 50 connections, paced to half the floor's rate",
+        target: "≤ the floor's p99 + 1 ms",
+        measured: '+0.40 ms',
+        status: 'PASS',
+      },
+      {
         what: 'runtime POST throughput vs the floor',
         target: '≥ 0.90×',
         measured: 'not measured',
@@ -261,6 +298,12 @@ describe('targets', () => {
       },
       {
         what: 'runtime POST p99 at 50 connections',
+        target: "≤ the floor's p99 + 1 ms",
+        measured: 'not measured',
+        status: 'NOT MEASURED',
+      },
+      {
+        what: "runtime POST p99 at 50 connections, paced to half the floor's rate",
         target: "≤ the floor's p99 + 1 ms",
         measured: 'not measured',
         status: 'NOT MEASURED',
@@ -314,7 +357,7 @@ test('the Markdown report lists every target with its result', () => {
   assert.match(markdown, /^# Flowgate benchmark, 2026-01-01T00:00:00.000Z\n/)
   assert.match(markdown, /1-minute load average 0\.5 at the start, 1\.3 at the end\./)
   assert.match(markdown, /\| what \| target \| measured \| result \|\n\|---\|---\|---\|---\|\n/)
-  assert.equal(markdown.match(/\| NOT MEASURED \|/g)?.length, 10)
+  assert.equal(markdown.match(/\| NOT MEASURED \|/g)?.length, 12)
   assert.doesNotMatch(markdown, /## Runtime|## Errors/)
   const method = (report: BenchReport) =>
     (renderMarkdown(report, []).split('\n')[2] as string).split('. ').slice(1, 4)
@@ -369,6 +412,37 @@ test('a runtime table gives each contender its process and event-loop CPU and lo
     tokenTable,
     /\n\| {3}\| req\/s \(median\) \| p50 ms \| p99 ms \| CPU µs\/req \| event loop µs\/req \| longest stall ms \| socket errors \|\n/,
   )
+})
+
+test('paced rounds get a section of their own after the unpaced ones, saying how they were paced', () => {
+  const paced = compare({ floor: rounds(5000), flowgate: rounds(4990) }, [['flowgate', 'floor']])
+  const markdown = renderMarkdown(
+    {
+      ...baseReport,
+      runtime: { GET: compare({ floor: rounds(1000) }, []) },
+      pacedRuntime: { POST: { floorRequestsPerSecond: 10_500, thinkMs: 10, comparison: paced } },
+    },
+    [],
+  )
+  assert.equal(
+    markdown.slice(markdown.indexOf('## Runtime POST, paced')),
+    [
+      "## Runtime POST, paced to half the floor's rate",
+      '',
+      "Each connection pauses 0–20 ms (uniformly, whole milliseconds) after each answer, chosen from the floor's " +
+        'unpaced 10500 req/s: every server is offered about the same rate, below its limit, so the p99 difference ' +
+        'is the latency the proxy adds.',
+      '',
+      '|   | req/s (median) | p50 ms | p99 ms | CPU µs/req | event loop µs/req | longest stall ms | upstream µs/req | socket errors |',
+      '|---|---|---|---|---|---|---|---|---|',
+      '| floor | 5000 | 1 | 2 | 50 | 40 | 10 | 30 | 0 |',
+      '| flowgate | 4990 | 1 | 2 | 50 | 40 | 10 | 30 | 0 |',
+      '',
+      '- flowgate/floor: 0.998× req/s, p99 +0.00 ms',
+      '',
+    ].join('\n'),
+  )
+  assert.ok(markdown.indexOf('## Runtime GET') < markdown.indexOf('## Runtime POST, paced'))
 })
 
 test('/proc/<pid>/status memory lines are read in bytes', () => {
@@ -535,6 +609,23 @@ test("a run's resolution is what the second floor measured against the first, un
     'throughput and p99 +0.00 ms; POST 0.970× its throughput and p99 -0.25 ms against it. That is ' +
     "the method's own noise on this machine: a figure nearer a target than this is not decided by this run."
   assert.equal(describeResolution(report), resolution)
+  const paced = compare(
+    {
+      floor: rounds(5000, 5000, 5000),
+      'floor 2': rounds(5000, 4990, 5010).map((r) => ({ ...r, p99Ms: r.p99Ms + 0.5 })),
+    },
+    [['floor 2', 'floor']],
+  )
+  assert.equal(
+    describeResolution({
+      ...baseReport,
+      runtime: { GET },
+      pacedRuntime: { GET: { floorRequestsPerSecond: 12_000, thinkMs: 8, comparison: paced } },
+    }),
+    'Resolution of this run: a second floor, the same server as the first, measured GET 1.040× its ' +
+      'throughput and p99 +0.00 ms, and p99 +0.50 ms in the paced rounds against it. That is ' +
+      "the method's own noise on this machine: a figure nearer a target than this is not decided by this run.",
+  )
   const markdown = renderMarkdown(report, evaluateTargets(report))
   const targetsEnd = markdown.indexOf('\n\n## Runtime GET')
   assert.equal(markdown.slice(markdown.lastIndexOf('|\n', targetsEnd) + 1, targetsEnd), `\n\n${resolution}`)
