@@ -27,7 +27,8 @@ function comparisonTable(comparison: Comparison, unit: string): string {
   ])
   const pairs = Object.entries(comparison.pairs).map(
     ([name, pair]) =>
-      `- ${name}: ${formatRatio(pair.throughputRatio)} ${unit}, p99 ${formatDifferenceMs(pair.p99DifferenceMs)}`,
+      `- ${name}: ${formatRatio(pair.throughputRatio)} ${unit}, p50 ${formatDifferenceMs(pair.p50DifferenceMs)}, ` +
+      `p99 ${formatDifferenceMs(pair.p99DifferenceMs)}`,
   )
   return [
     table(

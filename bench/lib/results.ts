@@ -5,6 +5,11 @@ import { medianDifference, medianRatio } from './stats.ts'
 export interface PairResult {
   /** Median over rounds of (A req/s ÷ B req/s). */
   readonly throughputRatio: number
+  /**
+   * Median over rounds of (A p50 − B p50), in milliseconds: in paced rounds, what the proxy adds to
+   * a typical answer. Absent from reports before 2026-12-04 05:00.
+   */
+  readonly p50DifferenceMs: number
   /** Median over rounds of (A p99 − B p99), in milliseconds. */
   readonly p99DifferenceMs: number
 }
@@ -34,6 +39,10 @@ export function compare(
       throughputRatio: medianRatio(
         left.map((r) => r.requestsPerSecond),
         right.map((r) => r.requestsPerSecond),
+      ),
+      p50DifferenceMs: medianDifference(
+        left.map((r) => r.p50Ms),
+        right.map((r) => r.p50Ms),
       ),
       p99DifferenceMs: medianDifference(
         left.map((r) => r.p99Ms),

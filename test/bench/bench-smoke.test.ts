@@ -188,8 +188,8 @@ const flowgateRuntime: Comparison = compare(
 
 test('compare reports medians per contender and per-round ratios per pair', () => {
   assert.deepEqual(flowgateRuntime.pairs, {
-    'flowgate/floor': { throughputRatio: 0.95, p99DifferenceMs: 0 },
-    'flowgate/peer': { throughputRatio: 950 / 700, p99DifferenceMs: 0 },
+    'flowgate/floor': { throughputRatio: 0.95, p50DifferenceMs: 0, p99DifferenceMs: 0 },
+    'flowgate/peer': { throughputRatio: 950 / 700, p50DifferenceMs: 0, p99DifferenceMs: 0 },
   })
   assert.deepEqual(flowgateRuntime.contenders.flowgate?.median, {
     requestsPerSecond: 950,
@@ -401,7 +401,7 @@ test('a runtime table gives each contender its process and event-loop CPU and lo
       '',
     ].join('\n'),
   )
-  assert.match(markdown, /\n- flowgate\/floor: 0\.950× req\/s, p99 \+0\.00 ms\n/)
+  assert.match(markdown, /\n- flowgate\/floor: 0\.950× req\/s, p50 \+0\.00 ms, p99 \+0\.00 ms\n/)
   // Without an upstream (the token endpoint) the column is left out.
   const tokens = compare(
     { flowgate: rounds(950, 900, 980).map((round) => ({ ...round, upstreamMicrosPerRequest: Number.NaN })) },
@@ -415,7 +415,9 @@ test('a runtime table gives each contender its process and event-loop CPU and lo
 })
 
 test('paced rounds get a section of their own after the unpaced ones, saying how they were paced', () => {
-  const paced = compare({ floor: rounds(5000), flowgate: rounds(4990) }, [['flowgate', 'floor']])
+  const paced = compare({ floor: rounds(5000), flowgate: rounds(4990).map((r) => ({ ...r, p50Ms: 1.08 })) }, [
+    ['flowgate', 'floor'],
+  ])
   const markdown = renderMarkdown(
     {
       ...baseReport,
@@ -436,9 +438,9 @@ test('paced rounds get a section of their own after the unpaced ones, saying how
       '|   | req/s (median) | p50 ms | p99 ms | CPU µs/req | event loop µs/req | longest stall ms | upstream µs/req | socket errors |',
       '|---|---|---|---|---|---|---|---|---|',
       '| floor | 5000 | 1 | 2 | 50 | 40 | 10 | 30 | 0 |',
-      '| flowgate | 4990 | 1 | 2 | 50 | 40 | 10 | 30 | 0 |',
+      '| flowgate | 4990 | 1.08 | 2 | 50 | 40 | 10 | 30 | 0 |',
       '',
-      '- flowgate/floor: 0.998× req/s, p99 +0.00 ms',
+      '- flowgate/floor: 0.998× req/s, p50 +0.08 ms, p99 +0.00 ms',
       '',
     ].join('\n'),
   )
