@@ -251,6 +251,7 @@ async function main(generator: LoadGenerator): Promise<BenchReport> {
           )
         })
       : undefined
+  const { paced: pacedRuntime, ...unpacedRuntime } = runtime ?? {}
   const tokenEndpoint = selected.has('token')
     ? await attempt('token endpoint scenario', () =>
         runTokenEndpointScenario(
@@ -291,11 +292,8 @@ async function main(generator: LoadGenerator): Promise<BenchReport> {
     },
     settings: { ...settings, quick, processes },
     flowgate: { measured: flowgate !== undefined, note: flowgateNote },
-    runtime: {
-      ...(runtime?.GET === undefined ? {} : { GET: runtime.GET }),
-      ...(runtime?.POST === undefined ? {} : { POST: runtime.POST }),
-    },
-    ...(runtime === undefined || !runtimeRuns.paced ? {} : { pacedRuntime: runtime.paced }),
+    runtime: unpacedRuntime,
+    ...(pacedRuntime === undefined ? {} : { pacedRuntime }),
     tokenEndpoint,
     scale,
     verifiedTokenCache,
