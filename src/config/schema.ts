@@ -247,7 +247,7 @@ export const configSchema = {
           minimum: 1,
           default: 100,
           description:
-            'Access records written per store round-trip (one batch posted to the access-record worker, stored as one block). Larger batches cost the worker less CPU per record, most with many partners; 500 against 100 measured 1.09× and 1.00× the throughput in two runs on GET, 1.01× on POST, so the default stays 100 (docs/performance.md).',
+            'Access records written per store round-trip (one batch posted to the access-record worker, stored as one block). Larger batches cost the worker less CPU per record, most with many partners, but each is a longer write on the worker thread: 500 against 100 measured 1.00–1.09× the GET throughput in four runs and 0.3–1.4 ms more p99 latency at half load in two, so the default stays 100 (docs/performance.md).',
         },
         flushIntervalMs: {
           type: 'integer',
