@@ -21,16 +21,18 @@ import { accessRecordBatch, type RecordMix } from './access-records.ts'
 
 const usage = `Usage: node bench/micro/access-record-insert.ts [BATCH [BATCHES]] [--grid]
 
-  BATCH     records per transaction (default 100, accessLog.batchSize's default)
-  BATCHES   transactions measured per case (default 200; the first quarter is warm-up)
-  --grid    instead: 100, 500 and 1,000 records per transaction
+  BATCH     records per batch (default 100, accessLog.batchSize's default)
+  BATCHES   batches measured per case (default 400; the first quarter is warm-up)
+  --grid    instead: 100, 500 and 1,000 records per batch
 
-  What the access-record worker's write costs, side by side on SQLite files of their own:
-  "blocks" is store.insertAccessRecordBatch with the batch as the worker is posted it (one block row
-  and its key rows); "rows" is the schema of migration 0001 and the write of then (one row per record
-  with indexes on time, partner and flow, one prepared INSERT per record in one transaction,
-  decoded from the same batch), for one partner and one flow (the load test's traffic) and for
-  50 partners and 20 flows.`
+  What the access-record worker's write costs, side by side on SQLite files of their own, for one
+  partner and one flow (the load test's traffic) and for 50 partners and 20 flows, each case three
+  times, interleaved (the figure is the median): "blocks × N" is store.insertAccessRecordBatches
+  with N batches as the worker is posted them, in one transaction (one block row and its key rows
+  per batch; the worker commits the batches of its commit interval together, up to 16); "rows" is
+  the schema of migration 0001 and the write of then (one row per record with indexes on time,
+  partner and flow, one prepared INSERT per record, one transaction per batch, decoded from the
+  same batch).`
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -41,7 +43,7 @@ if (values.help) {
   process.exit(0)
 }
 const batchSize = Number(positionals[0] ?? 100)
-const batches = Number(positionals[1] ?? 200)
+const batches = Number(positionals[1] ?? 400)
 
 interface Timing {
   /** Wall-clock µs: includes waiting for the disk when a checkpoint syncs. */
@@ -70,7 +72,7 @@ function summarise(timings: Timing[]): Summary {
 function line(name: string, size: number, { medianUs, p99Us, cpuUs }: Summary): string {
   return (
     `${name.padEnd(44)} CPU ${((cpuUs * 1000) / size).toFixed(0).padStart(5)} ns/record;` +
-    ` wall median ${(medianUs / 1000).toFixed(2)} ms/batch, p99 ${(p99Us / 1000).toFixed(2)} ms`
+    ` wall median ${(medianUs / 1000).toFixed(2)} ms/transaction, p99 ${(p99Us / 1000).toFixed(2)} ms`
   )
 }
 
@@ -124,39 +126,68 @@ async function blocksStore(): Promise<Store> {
   return store
 }
 
+/** Writes `count` batches of `size` records, `group` batches to a transaction. */
 async function measure(
   size: number,
+  group: number,
   count: number,
   mix: RecordMix,
-  write: (batch: EncodedAccessRecords) => unknown,
+  write: (batches: EncodedAccessRecords[]) => unknown,
 ): Promise<Summary> {
   const times: Timing[] = []
-  for (let round = 0; round < count; round++) {
-    const batch = encodeAccessRecords(accessRecordBatch(size, mix))
-    times.push(await timed(async () => write(batch)))
+  for (let written = 0; written < count; written += group) {
+    const batches = Array.from({ length: group }, () => encodeAccessRecords(accessRecordBatch(size, mix)))
+    times.push(await timed(async () => write(batches)))
   }
   return summarise(times)
 }
 
+const median = (values: readonly number[]): number =>
+  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number
+
 try {
-  console.log(`SQLite, ${batches} transactions per case`)
+  console.log(`SQLite, ${batches} batches per case, three runs of each case interleaved (median)`)
   for (const size of values.grid ? [100, 500, 1000] : [batchSize]) {
     for (const [label, mix] of [
       ['1 partner, 1 flow', { partners: 1, flows: 1 }],
       ['50 partners, 20 flows', { partners: 50, flows: 20 }],
     ] as const) {
-      const rows = await rowsWriter()
-      const store = await blocksStore()
-      try {
-        const rowsSummary = await measure(size, batches, mix, rows.write)
-        const blocksSummary = await measure(size, batches, mix, (batch) =>
-          store.insertAccessRecordBatch(batch),
-        )
-        console.log(line(`${label}, ${size}/transaction, rows`, size, rowsSummary))
-        console.log(line(`${label}, ${size}/transaction, blocks`, size, blocksSummary))
-      } finally {
-        await rows.close()
-        await store.close()
+      const cases: { name: string; group: number; runs: Summary[] }[] = [
+        { name: 'rows', group: 1, runs: [] },
+        ...[1, 4, 16].map((group) => ({ name: `blocks × ${group}`, group, runs: [] })),
+      ]
+      for (let run = 0; run < 3; run++) {
+        for (const entry of cases) {
+          if (entry.name === 'rows') {
+            const rows = await rowsWriter()
+            try {
+              entry.runs.push(
+                await measure(size, 1, batches, mix, ([batch]) => rows.write(batch as EncodedAccessRecords)),
+              )
+            } finally {
+              await rows.close()
+            }
+          } else {
+            const store = await blocksStore()
+            try {
+              entry.runs.push(
+                await measure(size, entry.group, batches, mix, (group) =>
+                  store.insertAccessRecordBatches(group),
+                ),
+              )
+            } finally {
+              await store.close()
+            }
+          }
+        }
+      }
+      for (const { name, group, runs } of cases) {
+        const summary: Summary = {
+          medianUs: median(runs.map((run) => run.medianUs)),
+          p99Us: median(runs.map((run) => run.p99Us)),
+          cpuUs: median(runs.map((run) => run.cpuUs)),
+        }
+        console.log(line(`${label}, ${size}/batch, ${name}`, size * group, summary))
       }
     }
   }

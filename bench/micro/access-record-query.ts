@@ -41,7 +41,7 @@ try {
     const records = accessRecordBatch(Math.min(batchSize, total - written))
     firstTime = Math.min(firstTime, records[0]?.time ?? firstTime)
     lastTime = Math.max(lastTime, records.at(-1)?.time ?? lastTime)
-    await store.insertAccessRecordBatch(encodeAccessRecords(records))
+    await store.insertAccessRecordBatches([encodeAccessRecords(records)])
   }
   console.log(`${total} records written in ${((Date.now() - started) / 1000).toFixed(1)} s`)
   if (values.postgres === undefined) {

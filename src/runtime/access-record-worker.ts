@@ -1,10 +1,14 @@
 /**
  * The access-record worker thread (started by access-record-writer.ts): opens its own connection
  * to the store the main thread has already migrated, and stores the batches it is sent as they
- * are (one block each, without decoding them), one after another. A store error is answered at
- * once, for its batch; successes are acknowledged together, by the highest batch id written, at
- * most once per acknowledgement interval — every answer is a message that wakes the gateway's
- * event loop (docs/performance.md). Nothing here runs on the gateway's event loop.
+ * are (one block each, without decoding them). Batches are committed in groups: the first batch
+ * to arrive starts the commit interval, and every batch that arrives until it ends goes into the
+ * same transaction (at most maxBatchesPerCommit), so a page of the key index that every batch
+ * touches is written once a commit instead of once a batch (docs/performance.md). Each commit is
+ * acknowledged by one message, the highest batch id written — every answer wakes the gateway's
+ * event loop. A group the store refuses for its data is written again batch by batch, so only the
+ * batch at fault is refused; an unavailable store refuses the whole group. Nothing here runs on
+ * the gateway's event loop.
  */
 import { Writable } from 'node:stream'
 import { parentPort, workerData } from 'node:worker_threads'
@@ -21,7 +25,7 @@ import type {
 
 const port = parentPort
 if (port === null) throw new Error('access-record-worker.ts runs only as a worker thread')
-const { store: storeOptions, ackIntervalMs } = workerData as AccessRecordWorkerData
+const { store: storeOptions, commitIntervalMs, maxBatchesPerCommit } = workerData as AccessRecordWorkerData
 
 function reply(message: WorkerReply): void {
   port?.postMessage(message)
@@ -51,35 +55,57 @@ const store: Store | null = await openStore({ ...storeOptions, logger }).catch((
   return null
 })
 
-if (store !== null) {
-  /** Batches are written one at a time, in the order they arrive; close waits for them. */
-  let queue: Promise<void> = Promise.resolve()
-  /** The highest batch id written, and the highest acknowledged. */
+type Insert = Extract<WorkerRequest, { type: 'insert' }>
+
+/** Writes one group; the replies name every batch of it, refused ones first, in id order. */
+async function commit(store: Store, group: readonly Insert[]): Promise<void> {
+  const last = group.at(-1)
+  if (last === undefined) return
+  try {
+    await store.insertAccessRecordBatches(group.map((insert) => insert.batch))
+    reply({ type: 'inserted', upTo: last.id })
+    return
+  } catch (error) {
+    if (group.length === 1 || (isFlowgateError(error) && error.code === 'ERR_STORE_UNAVAILABLE')) {
+      const serialized = serialize(error)
+      for (const insert of group) reply({ type: 'insert-failed', id: insert.id, error: serialized })
+      return
+    }
+  }
+  // One batch the store refuses must not take the others with it.
   let written = -1
-  let acknowledged = -1
-  let ackTimer: NodeJS.Timeout | undefined
-  const acknowledge = (): void => {
-    clearTimeout(ackTimer)
-    ackTimer = undefined
-    if (written === acknowledged) return
-    acknowledged = written
-    reply({ type: 'inserted', upTo: written })
+  for (const insert of group) {
+    try {
+      await store.insertAccessRecordBatches([insert.batch])
+      written = insert.id
+    } catch (error) {
+      reply({ type: 'insert-failed', id: insert.id, error: serialize(error) })
+    }
+  }
+  if (written >= 0) reply({ type: 'inserted', upTo: written })
+}
+
+if (store !== null) {
+  /** Commits and the close run one after another, in the order they were scheduled. */
+  let queue: Promise<void> = Promise.resolve()
+  /** Batches received and not yet handed to a commit, in id order. */
+  let waiting: Insert[] = []
+  let commitTimer: NodeJS.Timeout | undefined
+  const commitWaiting = (): void => {
+    clearTimeout(commitTimer)
+    commitTimer = undefined
+    const group = waiting
+    waiting = []
+    queue = queue.then(() => commit(store, group))
   }
   port.on('message', (message: WorkerRequest) => {
     if (message.type === 'insert') {
-      queue = queue.then(async () => {
-        try {
-          await store.insertAccessRecordBatch(message.batch)
-          written = message.id
-          ackTimer ??= setTimeout(acknowledge, ackIntervalMs)
-        } catch (error) {
-          // Posted before any later acknowledgement, so the writer rejects this batch first.
-          reply({ type: 'insert-failed', id: message.id, error: serialize(error) })
-        }
-      })
+      waiting.push(message)
+      if (waiting.length >= maxBatchesPerCommit) commitWaiting()
+      else commitTimer ??= setTimeout(commitWaiting, commitIntervalMs)
     } else {
+      commitWaiting()
       queue = queue.then(async () => {
-        acknowledge()
         let error: SerializedError | undefined
         try {
           await store.close()

@@ -15,10 +15,12 @@ export interface AccessRecordWriterOptions {
   /** Longest wait for the worker to close its connection before it is terminated (default 10 s). */
   readonly closeTimeoutMs?: number
   /**
-   * Longest time a written batch waits for its acknowledgement (default 50 ms): the worker answers
-   * the batches written meanwhile with one message.
+   * Longest time a batch waits in the worker before it is committed (default 50 ms): the batches
+   * that arrive meanwhile are written in the same transaction and acknowledged with one message.
    */
-  readonly ackIntervalMs?: number
+  readonly commitIntervalMs?: number
+  /** Most batches in one commit (default 16): a commit holds SQLite's write lock while it runs. */
+  readonly maxBatchesPerCommit?: number
   /** The worker's module; tests substitute one that crashes. */
   readonly workerUrl?: URL
 }
@@ -34,7 +36,8 @@ export interface AccessRecordWriter extends Pick<Store, 'insertAccessRecords'> {
 /** What the worker is started with. */
 export interface AccessRecordWorkerData {
   readonly store: WorkerStoreOptions
-  readonly ackIntervalMs: number
+  readonly commitIntervalMs: number
+  readonly maxBatchesPerCommit: number
 }
 
 export type WorkerRequest =
@@ -86,12 +89,12 @@ interface Started {
  * Writes access records in one worker thread with its own store connection, so that neither
  * Kysely's statement building nor SQLite's synchronous writes (nor pg's protocol work) run on the
  * gateway's event loop. Each batch is encoded (access-record-batch.ts), posted, and its promise
- * settles with the worker's answer: a store error rejects it at once, so the AccessLog keeps the
- * records and retries them; written batches are acknowledged together, at most one message per
- * `ackIntervalMs`, because each message costs the event loop a wake-up. A worker that exits
- * unexpectedly is logged, every unanswered batch is rejected (the batches it had committed since
- * its last acknowledgement are then written twice: at least once, never silently lost), and the
- * next batch starts a new worker.
+ * settles with the worker's answer. The worker commits the batches that arrive within
+ * `commitIntervalMs` of each other in one transaction and acknowledges the commit with one message
+ * (each message costs the event loop a wake-up); a batch the store refuses rejects its promise, so
+ * the AccessLog keeps the records and retries them. A worker that exits unexpectedly is logged,
+ * every unanswered batch is rejected (one it committed but had not yet acknowledged is then
+ * written twice: at least once, never silently lost), and the next batch starts a new worker.
  *
  * Resolves once the worker has opened the store; rejects (ERR_STORE_UNAVAILABLE, or the store's
  * error) when it cannot.
@@ -102,9 +105,18 @@ export async function startAccessRecordWriter(
   const { logger } = options
   const workerUrl = options.workerUrl ?? defaultWorkerUrl
   const closeTimeoutMs = options.closeTimeoutMs ?? 10_000
+  const commitIntervalMs = options.commitIntervalMs ?? 50
+  const maxBatchesPerCommit = options.maxBatchesPerCommit ?? 16
+  if (!Number.isSafeInteger(commitIntervalMs) || commitIntervalMs < 0) {
+    throw new TypeError('access-record writer commitIntervalMs must be an integer >= 0')
+  }
+  if (!Number.isSafeInteger(maxBatchesPerCommit) || maxBatchesPerCommit < 1) {
+    throw new TypeError('access-record writer maxBatchesPerCommit must be an integer >= 1')
+  }
   const workerData: AccessRecordWorkerData = {
     store: { url: options.store.url, dataDir: options.store.dataDir, poolSize: options.store.poolSize },
-    ackIntervalMs: options.ackIntervalMs ?? 50,
+    commitIntervalMs,
+    maxBatchesPerCommit,
   }
 
   let current: Started | null = null

@@ -633,49 +633,63 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
   /** SQL of the block and key INSERTs of `dialect.insertWithChildren`, compiled by the first insert. */
   let blockInserts: { block: string; key: string } | undefined
 
-  async function insertAccessRecordBlock(batch: EncodedAccessRecords): Promise<void> {
-    const block = accessRecordBlock(batch)
+  /**
+   * Stores each batch as one block with its key rows, all batches in one transaction: every block
+   * or none. Each block is built (and its batch checked) before anything is written.
+   */
+  async function insertAccessRecordBlocks(batches: readonly EncodedAccessRecords[]): Promise<void> {
     // One transaction without the write lock: access records are not in the change log and must
     // not wait behind administrative writes.
-    const row = {
-      first_time: block.firstTime,
-      last_time: block.lastTime,
-      record_count: block.count,
-      cutoff: block.firstTime,
-      removed: 0,
-      records: block.data,
-    }
+    const rows = batches.map((batch) => {
+      const block = accessRecordBlock(batch)
+      return {
+        block,
+        row: {
+          first_time: block.firstTime,
+          last_time: block.lastTime,
+          record_count: block.count,
+          cutoff: block.firstTime,
+          removed: 0,
+          records: block.data,
+        },
+      }
+    })
+    const first = rows[0]
+    if (first === undefined) return
     const insertWithChildren = dialect.insertWithChildren
     if (insertWithChildren !== undefined) {
       // In-process SQLite has no round trip to save: two prepared statements on the raw connection
       // cost a fraction of Kysely building, binding and awaiting them. The SQL is compiled once;
       // Kysely's connection is held meanwhile so no Kysely transaction is open.
       blockInserts ??= {
-        block: db.insertInto('access_record_blocks').values(row).compile().sql,
+        block: db.insertInto('access_record_blocks').values(first.row).compile().sql,
         key: db.insertInto('access_record_keys').values({ key: '', last_time: 0, block_id: 0 }).compile().sql,
       }
       const { block: blockSql, key: keySql } = blockInserts
-      const keys = block.keys.map((key) => [key, block.lastTime])
-      await db
-        .connection()
-        .execute(async () => insertWithChildren(blockSql, Object.values(row), keySql, keys))
+      const parents = rows.map(({ block, row }) => ({
+        parent: Object.values(row),
+        children: block.keys.map((key) => [key, block.lastTime]),
+      }))
+      await db.connection().execute(async () => insertWithChildren(blockSql, keySql, parents))
       return
     }
     await db.transaction().execute(async (tx) => {
-      const { id } = await tx
-        .insertInto('access_record_blocks')
-        .values(row)
-        .returning('id')
-        .executeTakeFirstOrThrow()
-      for (let start = 0; start < block.keys.length; start += keysPerInsert) {
-        await tx
-          .insertInto('access_record_keys')
-          .values(
-            block.keys
-              .slice(start, start + keysPerInsert)
-              .map((key) => ({ key, last_time: block.lastTime, block_id: id })),
-          )
-          .execute()
+      for (const { block, row } of rows) {
+        const { id } = await tx
+          .insertInto('access_record_blocks')
+          .values(row)
+          .returning('id')
+          .executeTakeFirstOrThrow()
+        for (let start = 0; start < block.keys.length; start += keysPerInsert) {
+          await tx
+            .insertInto('access_record_keys')
+            .values(
+              block.keys
+                .slice(start, start + keysPerInsert)
+                .map((key) => ({ key, last_time: block.lastTime, block_id: id })),
+            )
+            .execute()
+        }
       }
     })
   }
@@ -872,11 +886,11 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
 
     insertAccessRecords: (records) =>
       translated('insertAccessRecords', async () => {
-        if (records.length > 0) await insertAccessRecordBlock(encodeAccessRecords(records))
+        if (records.length > 0) await insertAccessRecordBlocks([encodeAccessRecords(records)])
       }),
 
-    insertAccessRecordBatch: (batch) =>
-      translated('insertAccessRecordBatch', async () => insertAccessRecordBlock(batch)),
+    insertAccessRecordBatches: (batches) =>
+      translated('insertAccessRecordBatches', async () => insertAccessRecordBlocks(batches)),
 
     queryAccessRecords: (query) =>
       translated('queryAccessRecords', async () => {

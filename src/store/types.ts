@@ -302,11 +302,12 @@ export interface Store extends StoreOperations {
 
   /**
    * Access records are not part of the change log and are written in batches, each batch in one
-   * piece (all its records or none). The access-record worker hands over the encoded batch it is
-   * posted; the store keeps it in that form (docs/store.md, *Access records*).
+   * piece (all its records or none). The access-record worker hands over the encoded batches it is
+   * posted; the store keeps each in that form, as one block (docs/store.md, *Access records*), and
+   * writes the batches of one call in one transaction: all of them or none.
    */
   insertAccessRecords(records: readonly AccessRecord[]): Promise<void>
-  insertAccessRecordBatch(batch: EncodedAccessRecords): Promise<void>
+  insertAccessRecordBatches(batches: readonly EncodedAccessRecords[]): Promise<void>
   /** Newest first: by time, then in the order written. */
   queryAccessRecords(query: AccessRecordQuery): Promise<Page<AccessRecord>>
   /** Deletes the records older than `time`; returns how many. */

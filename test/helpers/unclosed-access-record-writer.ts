@@ -12,7 +12,7 @@ const writer = await startAccessRecordWriter({
   store: { url, dataDir, poolSize: 1 },
   logger: createLogger('warn', process.stderr),
   // Longer than a timer tick, so the process has time to end early if the batch holds nothing.
-  ackIntervalMs: 300,
+  commitIntervalMs: 300,
 })
 // Printed only if the process is still alive when the worker acknowledges the batch.
 void writer.insertAccessRecords([JSON.parse(record) as AccessRecord]).then(() => console.log('written'))

@@ -41,13 +41,13 @@ function writerFor(
   opened: OpenedBackend,
   logger: ReturnType<typeof createLogger>,
   workerUrl?: URL,
-  ackIntervalMs?: number,
+  commitIntervalMs?: number,
 ): Promise<AccessRecordWriter> {
   return startAccessRecordWriter({
     store: { url: opened.url, dataDir: opened.dataDir, poolSize: 2 },
     logger,
     ...(workerUrl === undefined ? {} : { workerUrl }),
-    ...(ackIntervalMs === undefined ? {} : { ackIntervalMs }),
+    ...(commitIntervalMs === undefined ? {} : { commitIntervalMs }),
   })
 }
 
@@ -137,7 +137,7 @@ for (const backend of storeBackends()) {
       }
     })
 
-    test('written batches are acknowledged together after the interval; a refused batch is answered at once, alone', async () => {
+    test('batches posted within the commit interval are committed together; a batch the store refuses is refused alone', async () => {
       const opened = await backend.open()
       const { logger } = capturedLogger()
       const writer = await writerFor(opened, logger, undefined, 300)
@@ -152,7 +152,8 @@ for (const backend of storeBackends()) {
               settled.push(`refused ${batch}`)
             },
           )
-        // The correlation id is NOT NULL in the table: the second batch is refused by the store.
+        // A record needs a correlation id: the second batch is refused by the store, and the group
+        // it arrived in is written again batch by batch so that the others are not refused with it.
         const refused = accessRecord(2, { correlationId: null as unknown as string })
         const started = Date.now()
         await Promise.all([
@@ -161,8 +162,44 @@ for (const backend of storeBackends()) {
           settle(3, writer.insertAccessRecords([accessRecord(3)])),
         ])
         assert.deepEqual(settled, ['refused 2', 'written 1', 'written 3'])
-        assert.ok(Date.now() - started >= 250, 'the written batches waited for the one acknowledgement')
+        assert.ok(Date.now() - started >= 250, 'the batches waited for the commit interval')
         assert.deepEqual(await storedAccessRecords(opened.store), [accessRecord(1), accessRecord(3)])
+      } finally {
+        await writer.close()
+        await opened.drop()
+      }
+    })
+
+    test('a full group is committed at once; a partial one waits for the interval, or for close', async () => {
+      const opened = await backend.open()
+      const writer = await startAccessRecordWriter({
+        store: { url: opened.url, dataDir: opened.dataDir, poolSize: 2 },
+        logger: capturedLogger().logger,
+        commitIntervalMs: 60_000,
+        maxBatchesPerCommit: 2,
+      })
+      try {
+        await Promise.all([
+          writer.insertAccessRecords([accessRecord(1)]),
+          writer.insertAccessRecords([accessRecord(2), accessRecord(3)]),
+        ])
+        assert.deepEqual(
+          await storedAccessRecords(opened.store),
+          [1, 2, 3].map((n) => accessRecord(n)),
+        )
+
+        let written = false
+        const waiting = writer.insertAccessRecords([accessRecord(4)]).then(() => {
+          written = true
+        })
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        assert.equal(written, false, 'a partial group waits for the commit interval')
+        await writer.close()
+        await waiting
+        assert.deepEqual(
+          await storedAccessRecords(opened.store),
+          [1, 2, 3, 4].map((n) => accessRecord(n)),
+        )
       } finally {
         await writer.close()
         await opened.drop()
@@ -302,6 +339,43 @@ for (const backend of storeBackends()) {
   })
 }
 
+describe('access records through the worker, SQLite locked', () => {
+  test('while the store is unavailable the whole group is refused, each batch answered', async () => {
+    const opened = await storeBackends()[0]!.open()
+    const { logger } = capturedLogger()
+    const writer = await writerFor(opened, logger)
+    // Another process's write transaction holds the lock past the worker's busy timeout.
+    const holder = new BetterSqlite3(join(opened.dataDir, 'flowgate.db'))
+    sqliteConnections.push(holder)
+    holder.exec('begin immediate')
+    try {
+      const started = Date.now()
+      const answers = await Promise.allSettled([
+        writer.insertAccessRecords([accessRecord(1)]),
+        writer.insertAccessRecords([accessRecord(2)]),
+      ])
+      assert.deepEqual(
+        answers.map((answer) =>
+          answer.status === 'rejected' && answer.reason instanceof FlowgateError
+            ? answer.reason.code
+            : answer,
+        ),
+        ['ERR_STORE_UNAVAILABLE', 'ERR_STORE_UNAVAILABLE'],
+      )
+      // One busy timeout (5 s) for the group, not one more for each batch written again alone.
+      assert.ok(Date.now() - started < 9000, 'the group is refused whole, not retried batch by batch')
+      holder.exec('rollback')
+      await writer.insertAccessRecords([accessRecord(3)])
+      assert.deepEqual(await storedAccessRecords(opened.store), [accessRecord(3)])
+    } finally {
+      if (holder.inTransaction) holder.exec('rollback')
+      holder.close()
+      await writer.close()
+      await opened.drop()
+    }
+  })
+})
+
 describe('access-record writer start', () => {
   test('fails clearly when the worker cannot open SQLite', async () => {
     const opened = await storeBackends()[0]!.open()
@@ -326,6 +400,19 @@ describe('access-record writer start', () => {
     } finally {
       await opened.drop()
     }
+  })
+
+  test('its options are checked before a worker starts', async () => {
+    const store = { url: '', dataDir: '/nonexistent' }
+    const logger = capturedLogger().logger
+    await assert.rejects(startAccessRecordWriter({ store, logger, commitIntervalMs: -1 }), {
+      name: 'TypeError',
+      message: 'access-record writer commitIntervalMs must be an integer >= 0',
+    })
+    await assert.rejects(startAccessRecordWriter({ store, logger, maxBatchesPerCommit: 0 }), {
+      name: 'TypeError',
+      message: 'access-record writer maxBatchesPerCommit must be an integer >= 1',
+    })
   })
 
   test('fails clearly when the worker cannot reach PostgreSQL', async () => {

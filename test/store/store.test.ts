@@ -2,9 +2,11 @@ import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
 import { createServer, type Socket, connect as tcpConnect } from 'node:net'
 import { afterEach, beforeEach, describe, test } from 'node:test'
+import { sql } from 'kysely'
 import { Migrator } from 'kysely/migration'
 import { verifyAuditChain } from '../../src/audit/chain.ts'
 import { FlowgateError } from '../../src/lib/errors.ts'
+import { encodeAccessRecords } from '../../src/store/access-record-batch.ts'
 import {
   migrationLockTable,
   migrationProvider,
@@ -927,17 +929,55 @@ for (const backend of storeBackends()) {
       assert.deepEqual((await store.queryAccessRecords({ limit: 1 })).items, [good])
     })
 
+    test('access records: the batches of one call are written together or not at all', async () => {
+      const batches = [[accessRecord(30_001)], [accessRecord(30_002), accessRecord(30_003)]]
+      // A batch that is malformed is refused before anything is written.
+      const malformed = { text: '', numbers: new Float64Array(15).fill(Number.NaN) }
+      await assert.rejects(
+        store.insertAccessRecordBatches([encodeAccessRecords(batches[0] ?? []), malformed]),
+        { name: 'TypeError', message: 'encoded access records: record 0 lacks field 0' },
+      )
+      assert.deepEqual(await store.queryAccessRecords({}), { items: [], next: null })
+
+      // A database error part-way (the key rows' table is gone) rolls back the blocks written before it.
+      const { db, dialect } =
+        opened.url === ''
+          ? openSqliteDatabase(opened.dataDir)
+          : await openPostgresDatabase({ url: opened.url, poolSize: 1 })
+      try {
+        await sql`alter table access_record_keys rename to access_record_keys_away`.execute(db)
+        await assert.rejects(
+          store.insertAccessRecordBatches(batches.map((batch) => encodeAccessRecords(batch))),
+        )
+        await sql`alter table access_record_keys_away rename to access_record_keys`.execute(db)
+      } finally {
+        await db.destroy()
+        await dialect.close(db)
+      }
+      assert.deepEqual(await store.queryAccessRecords({}), { items: [], next: null })
+
+      await store.insertAccessRecordBatches(batches.map((batch) => encodeAccessRecords(batch)))
+      const written = [accessRecord(30_003), accessRecord(30_002), accessRecord(30_001)]
+      assert.deepEqual(await store.queryAccessRecords({}), { items: written, next: null })
+      assert.deepEqual(await store.queryAccessRecords({ clientId: 'client-odd' }), {
+        items: [accessRecord(30_003), accessRecord(30_001)],
+        next: null,
+      })
+      await store.insertAccessRecordBatches([])
+      assert.deepEqual(await store.queryAccessRecords({}), { items: written, next: null })
+    })
+
     test('access records: batches that overlap in time come back merged, newest first, ties in write order', async () => {
       const at = (offset: number, index: number): AccessRecord => ({
         ...accessRecord(index),
         time: frozen + offset,
       })
-      // Each call is one block; their time spans overlap, and times repeat across and within blocks.
+      // Each batch is one block (the first two written in one call); their time spans overlap, and
+      // times repeat across and within blocks.
       const first = [at(5, 1), at(1, 2), at(3, 3), at(3, 4)]
       const second = [at(4, 5), at(3, 6), at(6, 7)]
       const third = [at(2, 8), at(5, 9)]
-      await store.insertAccessRecords(first)
-      await store.insertAccessRecords(second)
+      await store.insertAccessRecordBatches([encodeAccessRecords(first), encodeAccessRecords(second)])
       await store.insertAccessRecords(third)
       const expected = [
         at(6, 7),

@@ -13,7 +13,7 @@ import {
 } from 'kysely'
 import { FlowgateError } from '../../lib/errors.ts'
 import type { Database } from '../database.ts'
-import type { StoreDialect, StoreErrorKind } from '../store-dialect.ts'
+import type { ParentWithChildren, StoreDialect, StoreErrorKind } from '../store-dialect.ts'
 
 /**
  * How long a writer waits for another process's write lock before giving up. better-sqlite3 waits
@@ -122,17 +122,13 @@ export function openSqliteDatabase(dataDir: string): { db: Kysely<Database>; dia
   const db = new Kysely<Database>({ dialect: new ImmediateTransactionDialect(cached) })
   // better-sqlite3's transaction wrapper, made once: `.immediate` begins with BEGIN IMMEDIATE.
   const insertWithChildren = database.transaction(
-    (
-      parentSql: string,
-      parent: readonly unknown[],
-      childSql: string,
-      children: readonly (readonly unknown[])[],
-    ) => {
-      const { lastInsertRowid } = (cached.prepare(parentSql) as unknown as BetterSqlite3.Statement).run(
-        parent,
-      )
+    (parentSql: string, childSql: string, rows: readonly ParentWithChildren[]) => {
+      const parent = cached.prepare(parentSql) as unknown as BetterSqlite3.Statement
       const child = cached.prepare(childSql) as unknown as BetterSqlite3.Statement
-      for (const row of children) child.run(...row, lastInsertRowid)
+      for (const row of rows) {
+        const { lastInsertRowid } = parent.run(row.parent)
+        for (const values of row.children) child.run(...values, lastInsertRowid)
+      }
     },
   ).immediate
   return {
