@@ -16,8 +16,8 @@ const usage = `Usage: node bench/micro/access-record-query.ts [RECORDS] [--postg
 
   What the admin API's access-record queries cost on a full store: the median wall time of a page
   of 100 — newest, one partner's, a status that never occurs, a time window, and the page after a
-  cursor 50 pages deep — then retention deleting the older half. On SQLite also the file's size
-  per record.`
+  cursor 50 pages deep — then retention deleting the oldest 0.1 % (an hourly run's share at 30
+  days' retention) and the older half. On SQLite also the file's size per record.`
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -82,11 +82,16 @@ try {
     clientId: 'sb-7!b1|it-rt-flowgate!b1',
     flow: '/orders/7',
   }))
-  const start = process.hrtime.bigint()
-  const deleted = await store.deleteAccessRecordsBefore(middle)
-  console.log(
-    `retention of the older half: ${deleted} records in ${(Number(process.hrtime.bigint() - start) / 1e6).toFixed(0)} ms`,
-  )
+  // An hourly run at 30 days' retention deletes about 0.14 % of the records: what it costs beyond
+  // its share is a scan of what stays. On SQLite the whole run blocks the event loop it runs on.
+  const retention = async (label: string, before: number) => {
+    const start = process.hrtime.bigint()
+    const deleted = await store.deleteAccessRecordsBefore(before)
+    const ms = Number(process.hrtime.bigint() - start) / 1e6
+    console.log(`retention of ${label}: ${deleted} records in ${ms.toFixed(0)} ms`)
+  }
+  await retention('the oldest 0.1 %', firstTime + Math.floor((lastTime - firstTime) / 1000))
+  await retention('the older half', middle)
 } finally {
   await store.close()
   await rm(dataDir, { recursive: true, force: true })

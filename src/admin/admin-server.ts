@@ -19,7 +19,6 @@ import { createErrorHandler, sendAdminError, toAdminError } from './error-handle
 import { createHandlers } from './handlers.ts'
 import { buildOpenApiDocument } from './openapi.ts'
 import { type AdminOperation, adminOperations, type OperationId } from './operations.ts'
-import { type RetentionJob, startRetention } from './retention.ts'
 
 export interface AdminServerOptions {
   readonly config: FlowgateConfig
@@ -40,15 +39,12 @@ export interface AdminServerOptions {
   readonly onConfigurationApplied?: (
     instances: readonly { id: string; removed: boolean }[],
   ) => Promise<void> | void
-  /** Runs the access-record retention job (default true; the gateway may run it elsewhere). */
-  readonly retention?: boolean
   readonly now?: () => number
 }
 
 export interface AdminServer {
   readonly url: string
   readonly app: FastifyInstance
-  readonly retention: RetentionJob
   close(): Promise<void>
 }
 
@@ -172,7 +168,7 @@ export async function buildAdminApp(options: AdminServerOptions): Promise<{
  * and draining as the runtime listener, and nothing of the runtime on it.
  */
 export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
-  const { config, logger } = options
+  const { config } = options
   const { app, closeAuditing } = await buildAdminApp(options)
   const listener = await startHttpsListener({
     host: config.admin.host,
@@ -184,23 +180,12 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     keepAliveTimeoutMs: config.runtime.keepAliveTimeoutMs,
     onRequest: (req, res) => app.routing(req, res),
   })
-  const retention =
-    options.retention === false
-      ? startRetention({ store: options.store, retentionDays: 0, logger })
-      : startRetention({
-          store: options.store,
-          retentionDays: config.accessLog.retentionDays,
-          logger,
-          ...(options.now === undefined ? {} : { now: options.now }),
-        })
   let closing: Promise<void> | undefined
   return {
     url: listener.url,
     app,
-    retention,
     close() {
       closing ??= (async () => {
-        retention.stop()
         await listener.close(config.shutdown.drainTimeoutMs)
         await app.close()
         await closeAuditing()

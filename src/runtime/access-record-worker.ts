@@ -7,8 +7,8 @@
  * touches is written once a commit instead of once a batch (docs/performance.md). Each commit is
  * acknowledged by one message, the highest batch id written — every answer wakes the gateway's
  * event loop. A group the store refuses for its data is written again batch by batch, so only the
- * batch at fault is refused; an unavailable store refuses the whole group. Nothing here runs on
- * the gateway's event loop.
+ * batch at fault is refused; an unavailable store refuses the whole group. The retention job's
+ * deletes run here too, between commits. Nothing here runs on the gateway's event loop.
  */
 import { Writable } from 'node:stream'
 import { parentPort, workerData } from 'node:worker_threads'
@@ -103,6 +103,16 @@ if (store !== null) {
       waiting.push(message)
       if (waiting.length >= maxBatchesPerCommit) commitWaiting()
       else commitTimer ??= setTimeout(commitWaiting, commitIntervalMs)
+    } else if (message.type === 'delete-before') {
+      // Retention runs here, between commits, so its statements never block the event loop.
+      queue = queue.then(async () => {
+        try {
+          const count = await store.deleteAccessRecordsBefore(message.before)
+          reply({ type: 'deleted', id: message.id, count })
+        } catch (error) {
+          reply({ type: 'delete-failed', id: message.id, error: serialize(error) })
+        }
+      })
     } else {
       commitWaiting()
       queue = queue.then(async () => {

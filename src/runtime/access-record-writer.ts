@@ -25,8 +25,11 @@ export interface AccessRecordWriterOptions {
   readonly workerUrl?: URL
 }
 
-/** The AccessLog's sink: `insertAccessRecords` runs in the worker thread, never on the event loop. */
-export interface AccessRecordWriter extends Pick<Store, 'insertAccessRecords'> {
+/**
+ * The AccessLog's sink and the retention job's store: `insertAccessRecords` and
+ * `deleteAccessRecordsBefore` run in the worker thread, never on the event loop.
+ */
+export interface AccessRecordWriter extends Pick<Store, 'insertAccessRecords' | 'deleteAccessRecordsBefore'> {
   /** The same for a batch already encoded; the caller may keep it (it is copied, not transferred). */
   insertEncoded(batch: EncodedAccessRecords): Promise<void>
   /** Waits for the batches sent, closes the worker's store connection and ends the thread. */
@@ -42,6 +45,7 @@ export interface AccessRecordWorkerData {
 
 export type WorkerRequest =
   | { readonly type: 'insert'; readonly id: number; readonly batch: EncodedAccessRecords }
+  | { readonly type: 'delete-before'; readonly id: number; readonly before: number }
   | { readonly type: 'close' }
 
 export interface SerializedError {
@@ -55,6 +59,8 @@ export type WorkerReply =
   /** Every batch up to this id that was not answered with insert-failed is written. */
   | { readonly type: 'inserted'; readonly upTo: number }
   | { readonly type: 'insert-failed'; readonly id: number; readonly error: SerializedError }
+  | { readonly type: 'deleted'; readonly id: number; readonly count: number }
+  | { readonly type: 'delete-failed'; readonly id: number; readonly error: SerializedError }
   | { readonly type: 'closed'; readonly error?: SerializedError }
   | { readonly type: 'log'; readonly entry: Record<string, unknown> }
 
@@ -83,6 +89,8 @@ interface Started {
   readonly worker: Worker
   /** Batches posted and not yet answered, in id order. */
   readonly pending: Map<number, { resolve(): void; reject(error: Error): void }>
+  /** Retention runs posted and not yet answered. */
+  readonly deletes: Map<number, { resolve(count: number): void; reject(error: Error): void }>
 }
 
 /**
@@ -122,19 +130,23 @@ export async function startAccessRecordWriter(
   let current: Started | null = null
   let starting: Promise<Started> | null = null
   let nextId = 0
+  let nextDeleteId = 0
   let closing: Promise<void> | null = null
 
   function spawn(): Promise<Started> {
     return new Promise((resolve, reject) => {
       const worker = new Worker(workerUrl, { workerData, name: 'flowgate access records' })
-      const started: Started = { worker, pending: new Map() }
+      const started: Started = { worker, pending: new Map(), deletes: new Map() }
+      // Idle, the worker does not keep the process alive; it is ref'd while anything is out.
+      const release = (): void => {
+        if (started.pending.size === 0 && started.deletes.size === 0 && closing === null) worker.unref()
+      }
       let ready = false
       let crash: unknown
       worker.on('message', (message: WorkerReply) => {
         switch (message.type) {
           case 'ready':
             ready = true
-            // Idle, the worker does not keep the process alive; it is ref'd while batches are out.
             worker.unref()
             resolve(started)
             return
@@ -148,13 +160,22 @@ export async function startAccessRecordWriter(
               started.pending.delete(id)
               waiting.resolve()
             }
-            if (started.pending.size === 0 && closing === null) worker.unref()
+            release()
             return
           case 'insert-failed': {
             const waiting = started.pending.get(message.id)
             started.pending.delete(message.id)
-            if (started.pending.size === 0 && closing === null) worker.unref()
+            release()
             waiting?.reject(revive(message.error))
+            return
+          }
+          case 'deleted':
+          case 'delete-failed': {
+            const waiting = started.deletes.get(message.id)
+            started.deletes.delete(message.id)
+            release()
+            if (message.type === 'deleted') waiting?.resolve(message.count)
+            else waiting?.reject(revive(message.error))
             return
           }
           case 'closed':
@@ -194,6 +215,8 @@ export async function startAccessRecordWriter(
         )
         for (const waiting of started.pending.values()) waiting.reject(error)
         started.pending.clear()
+        for (const waiting of started.deletes.values()) waiting.reject(error)
+        started.deletes.clear()
         if (closing === null || unanswered > 0) {
           logger.error(
             { err: crash ?? error, exitCode, unanswered },
@@ -216,21 +239,36 @@ export async function startAccessRecordWriter(
 
   current = await ready()
 
+  /** Posts a request whose answer is now awaited; the worker keeps the process alive meanwhile. */
+  function post({ worker, pending, deletes }: Started, request: WorkerRequest): void {
+    if (pending.size + deletes.size === 1) worker.ref()
+    worker.postMessage(request)
+  }
+
   async function insertEncoded(batch: EncodedAccessRecords): Promise<void> {
     if (batch.numbers.length === 0) return
     if (closing !== null) throw unavailable('the access-record writer is closed')
-    const { worker, pending } = await ready()
+    const started = await ready()
     const id = nextId++
     await new Promise<void>((resolve, reject) => {
-      pending.set(id, { resolve, reject })
-      if (pending.size === 1) worker.ref()
-      const request: WorkerRequest = { type: 'insert', id, batch }
-      worker.postMessage(request)
+      started.pending.set(id, { resolve, reject })
+      post(started, { type: 'insert', id, batch })
+    })
+  }
+
+  async function deleteAccessRecordsBefore(before: number): Promise<number> {
+    if (closing !== null) throw unavailable('the access-record writer is closed')
+    const started = await ready()
+    const id = nextDeleteId++
+    return new Promise<number>((resolve, reject) => {
+      started.deletes.set(id, { resolve, reject })
+      post(started, { type: 'delete-before', id, before })
     })
   }
 
   return {
     insertEncoded,
+    deleteAccessRecordsBefore,
     insertAccessRecords: (records: readonly AccessRecord[]) => insertEncoded(encodeAccessRecords(records)),
 
     close() {

@@ -11,6 +11,7 @@ import { keepTickObjectShape } from '../lib/tick-object-shape.ts'
 import { resolveTlsMaterial } from '../lib/tls-material.ts'
 import { createTokenEndpoints } from '../oauth/token-endpoints.ts'
 import { type AccessLog, createAccessLog } from '../runtime/access-log.ts'
+import { startRetention } from '../runtime/access-record-retention.ts'
 import { startAccessRecordWriter } from '../runtime/access-record-writer.ts'
 import { createFlowProxy } from '../runtime/flow-proxy.ts'
 import { createSecretBox, loadMasterKey } from '../secrets/master-key.ts'
@@ -134,6 +135,13 @@ export async function startGateway(
     })
 
     const accessRecords = await accessRecordsStarting
+    // Expired records are deleted by the worker too, never on the event loop.
+    const retention = startRetention({
+      store: accessRecords,
+      retentionDays: config.accessLog.retentionDays,
+      logger,
+    })
+    cleanups.push(() => retention.stop())
     const accessLog = createAccessLog({
       store: accessRecords,
       batchSize: config.accessLog.batchSize,

@@ -1020,7 +1020,26 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
         }
         // Keys carry their block's last_time, so those of the blocks just deleted go by it. Keys left
         // by an interrupted run go with the next; a query never reaches them without their block.
-        await db.deleteFrom('access_record_keys').where('last_time', '<', time).execute()
+        // The key rows are ordered by key first: one range of the primary key per distinct key, each
+        // found by a seek, so a run reads what it deletes instead of every key row that stays.
+        let key: string | undefined = ''
+        while (key !== undefined) {
+          const next: { key: string } | undefined = await db
+            .selectFrom('access_record_keys')
+            .select('key')
+            .where('key', '>', key)
+            .orderBy('key')
+            .limit(1)
+            .executeTakeFirst()
+          key = next?.key
+          if (key !== undefined) {
+            await db
+              .deleteFrom('access_record_keys')
+              .where('key', '=', key)
+              .where('last_time', '<', time)
+              .execute()
+          }
+        }
         return deleted
       }),
 

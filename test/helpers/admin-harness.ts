@@ -87,7 +87,6 @@ export async function startAdminHarness(
         }
       }
     },
-    retention: false,
     now: oauth.clock.now,
   })
 

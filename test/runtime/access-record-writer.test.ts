@@ -206,6 +206,28 @@ for (const backend of storeBackends()) {
       }
     })
 
+    test('retention runs in the worker: expired records are deleted and counted', async () => {
+      const opened = await backend.open()
+      const writer = await writerFor(opened, capturedLogger().logger, undefined, 0)
+      try {
+        const records = [1, 2, 3, 4].map((n) => accessRecord(n))
+        await writer.insertAccessRecords(records.slice(0, 2))
+        await writer.insertAccessRecords(records.slice(2))
+        const third = records[2] as AccessRecord
+        assert.equal(await writer.deleteAccessRecordsBefore(third.time), 2)
+        assert.deepEqual(await storedAccessRecords(opened.store), records.slice(2))
+        assert.equal(await writer.deleteAccessRecordsBefore(third.time), 0)
+        await writer.close()
+        await assert.rejects(writer.deleteAccessRecordsBefore(third.time), {
+          code: 'ERR_STORE_UNAVAILABLE',
+          detail: 'the access-record writer is closed',
+        })
+      } finally {
+        await writer.close()
+        await opened.drop()
+      }
+    })
+
     test('a store error in the worker rejects the batch: the records stay buffered and are retried', async () => {
       const opened = await backend.open()
       const { logger, lines } = capturedLogger()

@@ -967,6 +967,51 @@ for (const backend of storeBackends()) {
       assert.deepEqual(await store.queryAccessRecords({}), { items: written, next: null })
     })
 
+    test('access records: retention seeks the expired key rows and spanning blocks instead of scanning', async () => {
+      const { db, dialect } =
+        opened.url === ''
+          ? openSqliteDatabase(opened.dataDir)
+          : await openPostgresDatabase({ url: opened.url, poolSize: 1 })
+      // The statements of deleteAccessRecordsBefore that must not read what stays.
+      const statements = [
+        sql`select key from access_record_keys where key > ${'c:a'} order by key limit 1`,
+        sql`delete from access_record_keys where key = ${'c:a'} and last_time < ${frozen}`,
+        sql`select id, cutoff, records from access_record_blocks where first_time < ${frozen} and last_time >= ${frozen} and cutoff < ${frozen}`,
+      ]
+      try {
+        const plans = await db.connection().execute(async (connection) => {
+          if (opened.url !== '') {
+            // A table this small is scanned whatever its indexes; what matters is that one is there to use.
+            await sql`set enable_seqscan = off`.execute(connection)
+          }
+          const explained: string[] = []
+          for (const statement of statements) {
+            const { rows } =
+              opened.url === ''
+                ? await sql<Record<string, string>>`explain query plan ${statement}`.execute(connection)
+                : await sql<Record<string, string>>`explain ${statement}`.execute(connection)
+            explained.push(rows.map((row) => row.detail ?? row['QUERY PLAN']).join(' / '))
+          }
+          return explained
+        })
+        // SQLite: SEARCH … USING PRIMARY KEY; PostgreSQL: an index or bitmap index scan on it.
+        const primaryKey =
+          opened.url === ''
+            ? /USING PRIMARY KEY \(key/
+            : /Index (Only )?Scan (using|on) access_record_keys_pk/
+        assert.match(plans[0] ?? '', primaryKey, 'the next key is a seek')
+        assert.match(plans[1] ?? '', primaryKey, "a key's expired rows are one range")
+        assert.match(
+          plans[2] ?? '',
+          /access_record_blocks_first_time/,
+          'spanning blocks are found by their first time',
+        )
+      } finally {
+        await db.destroy()
+        await dialect.close(db)
+      }
+    })
+
     test('access records: batches that overlap in time come back merged, newest first, ties in write order', async () => {
       const at = (offset: number, index: number): AccessRecord => ({
         ...accessRecord(index),

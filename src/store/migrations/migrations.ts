@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely/migration'
 import { initialSchema } from './0001-initial.ts'
 import { accessRecordBlocks } from './0002-access-record-blocks.ts'
+import { accessRecordBlocksFirstTime } from './0003-access-record-blocks-first-time.ts'
 
 /**
  * Every schema version, in order. Names sort lexically (Kysely applies them in name order) and are
@@ -10,6 +11,7 @@ export function migrationProvider(dialect: 'sqlite' | 'postgres'): MigrationProv
   const migrations: Record<string, Migration> = {
     '0001-initial': initialSchema(dialect),
     '0002-access-record-blocks': accessRecordBlocks(dialect),
+    '0003-access-record-blocks-first-time': accessRecordBlocksFirstTime,
   }
   return { getMigrations: async () => migrations }
 }

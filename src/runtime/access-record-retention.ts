@@ -22,7 +22,9 @@ const dayMs = 86_400_000
 /**
  * Deletes access records older than accessLog.retentionDays: once at start, then every interval.
  * The timer is unref'd so it never keeps a process alive, and runs never overlap. Audit events are
- * not touched: they are kept (the chain would not verify with a hole in it).
+ * not touched: they are kept (the chain would not verify with a hole in it). The gateway gives it
+ * the access-record writer as its store, so the deletes run in the worker thread: on SQLite a
+ * delete is synchronous, and on the event loop it would hold up every call while it runs.
  */
 export function startRetention(options: RetentionOptions): RetentionJob {
   const { store, retentionDays, logger } = options

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { Writable } from 'node:stream'
 import { test } from 'node:test'
-import { startRetention } from '../../src/admin/retention.ts'
 import { createLogger } from '../../src/lib/logger.ts'
+import { startRetention } from '../../src/runtime/access-record-retention.ts'
 import type { AccessRecord } from '../../src/store/types.ts'
 import { storeBackends } from '../helpers/databases.ts'
 
