@@ -24,6 +24,11 @@ export interface AdminServerOptions {
   readonly config: FlowgateConfig
   readonly tls: TlsMaterial
   readonly store: Store
+  /**
+   * Where access-record queries run (default the store). The gateway passes its access-record
+   * writer: on SQLite a query blocks the thread that runs it, and the worker's is not the event loop.
+   */
+  readonly accessRecords?: Pick<Store, 'queryAccessRecords'>
   readonly identity: IdentityService
   readonly flows: FlowService
   readonly authenticator: TokenAuthenticator
@@ -90,6 +95,7 @@ export async function buildAdminApp(options: AdminServerOptions): Promise<{
   const openapi = buildOpenApiDocument()
   const handlers = createHandlers({
     store,
+    accessRecords: options.accessRecords ?? store,
     identity,
     flows,
     declarative,

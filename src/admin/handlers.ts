@@ -38,6 +38,8 @@ export type AdminHandler = (call: AdminCall) => Promise<AdminResult>
 
 export interface HandlerDependencies {
   readonly store: Store
+  /** Where access-record queries run: the gateway's access-record worker, off its event loop. */
+  readonly accessRecords: Pick<Store, 'queryAccessRecords'>
   readonly identity: IdentityService
   readonly flows: FlowService
   readonly declarative: DeclarativeService
@@ -67,7 +69,7 @@ function withoutUndefined<T extends Record<string, unknown>>(value: T): T {
 
 /** One handler per operation; the type makes a missing or misnamed one a compile error. */
 export function createHandlers(deps: HandlerDependencies): Record<OperationId, AdminHandler> {
-  const { store, identity, flows, declarative } = deps
+  const { store, accessRecords, identity, flows, declarative } = deps
 
   return {
     async listRoles() {
@@ -229,7 +231,7 @@ export function createHandlers(deps: HandlerDependencies): Record<OperationId, A
 
     async listAccessRecords(call) {
       const { query } = call
-      const page = await store.queryAccessRecords(
+      const page = await accessRecords.queryAccessRecords(
         withoutUndefined({
           from: timeOf(query.from),
           to: timeOf(query.to),

@@ -8,7 +8,8 @@
  * acknowledged by one message, the highest batch id written — every answer wakes the gateway's
  * event loop. A group the store refuses for its data is written again batch by batch, so only the
  * batch at fault is refused; an unavailable store refuses the whole group. The retention job's
- * deletes run here too, between commits. Nothing here runs on the gateway's event loop.
+ * deletes and the admin API's access-record queries run here too, between commits. Nothing here
+ * runs on the gateway's event loop.
  */
 import { Writable } from 'node:stream'
 import { parentPort, workerData } from 'node:worker_threads'
@@ -31,9 +32,11 @@ function reply(message: WorkerReply): void {
   port?.postMessage(message)
 }
 
-/** Store errors are FlowgateErrors; only their code and private detail cross the thread boundary. */
+/** Store errors are FlowgateErrors; their code, public description and private detail cross the thread boundary. */
 function serialize(error: unknown): SerializedError {
-  if (isFlowgateError(error)) return { code: error.code, detail: error.detail ?? error.message }
+  if (isFlowgateError(error)) {
+    return { code: error.code, description: error.description, detail: error.detail ?? error.message }
+  }
   const { name, message } = error instanceof Error ? error : { name: 'Error', message: String(error) }
   return { code: 'ERR_INTERNAL', detail: `${name}: ${message}` }
 }
@@ -103,14 +106,19 @@ if (store !== null) {
       waiting.push(message)
       if (waiting.length >= maxBatchesPerCommit) commitWaiting()
       else commitTimer ??= setTimeout(commitWaiting, commitIntervalMs)
-    } else if (message.type === 'delete-before') {
-      // Retention runs here, between commits, so its statements never block the event loop.
+    } else if (message.type === 'call') {
+      // Retention and the admin API's queries run here, between commits: on SQLite every statement
+      // blocks the thread that runs it.
+      const { id, call } = message
       queue = queue.then(async () => {
         try {
-          const count = await store.deleteAccessRecordsBefore(message.before)
-          reply({ type: 'deleted', id: message.id, count })
+          const value =
+            call.operation === 'deleteAccessRecordsBefore'
+              ? await store.deleteAccessRecordsBefore(call.before)
+              : await store.queryAccessRecords(call.query)
+          reply({ type: 'answered', id, value })
         } catch (error) {
-          reply({ type: 'delete-failed', id: message.id, error: serialize(error) })
+          reply({ type: 'call-failed', id, error: serialize(error) })
         }
       })
     } else {

@@ -4,7 +4,7 @@ import { type ErrorCode, FlowgateError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
 import { type EncodedAccessRecords, encodeAccessRecords } from '../store/access-record-batch.ts'
 import type { OpenStoreOptions } from '../store/open-store.ts'
-import type { AccessRecord, Store } from '../store/types.ts'
+import type { AccessRecord, AccessRecordQuery, Page, Store } from '../store/types.ts'
 
 /** The main store's options; the worker opens its own connection with them and does not migrate. */
 type WorkerStoreOptions = Pick<OpenStoreOptions, 'url' | 'dataDir' | 'poolSize'>
@@ -25,11 +25,18 @@ export interface AccessRecordWriterOptions {
   readonly workerUrl?: URL
 }
 
+/** The access-record operations of the store that the worker runs for the event loop. */
+export type AccessRecordOperations = Pick<
+  Store,
+  'insertAccessRecords' | 'deleteAccessRecordsBefore' | 'queryAccessRecords'
+>
+
 /**
- * The AccessLog's sink and the retention job's store: `insertAccessRecords` and
- * `deleteAccessRecordsBefore` run in the worker thread, never on the event loop.
+ * The AccessLog's sink, the retention job's store and the admin API's access-record queries: on
+ * SQLite every statement blocks the thread that runs it, so all of them run in the worker thread,
+ * never on the event loop.
  */
-export interface AccessRecordWriter extends Pick<Store, 'insertAccessRecords' | 'deleteAccessRecordsBefore'> {
+export interface AccessRecordWriter extends AccessRecordOperations {
   /** The same for a batch already encoded; the caller may keep it (it is copied, not transferred). */
   insertEncoded(batch: EncodedAccessRecords): Promise<void>
   /** Waits for the batches sent, closes the worker's store connection and ends the thread. */
@@ -45,11 +52,19 @@ export interface AccessRecordWorkerData {
 
 export type WorkerRequest =
   | { readonly type: 'insert'; readonly id: number; readonly batch: EncodedAccessRecords }
-  | { readonly type: 'delete-before'; readonly id: number; readonly before: number }
+  | { readonly type: 'call'; readonly id: number; readonly call: StoreCall }
   | { readonly type: 'close' }
 
+/** A store operation the worker runs and answers, other than the inserts it commits in groups. */
+export type StoreCall =
+  | { readonly operation: 'deleteAccessRecordsBefore'; readonly before: number }
+  | { readonly operation: 'queryAccessRecords'; readonly query: AccessRecordQuery }
+
+/** A FlowgateError across the thread boundary: its public description is kept, so callers see the store's own. */
 export interface SerializedError {
   readonly code: ErrorCode
+  /** Absent for an error that was not a FlowgateError: the code's own description applies. */
+  readonly description?: string
   readonly detail: string
 }
 
@@ -59,15 +74,18 @@ export type WorkerReply =
   /** Every batch up to this id that was not answered with insert-failed is written. */
   | { readonly type: 'inserted'; readonly upTo: number }
   | { readonly type: 'insert-failed'; readonly id: number; readonly error: SerializedError }
-  | { readonly type: 'deleted'; readonly id: number; readonly count: number }
-  | { readonly type: 'delete-failed'; readonly id: number; readonly error: SerializedError }
+  | { readonly type: 'answered'; readonly id: number; readonly value: unknown }
+  | { readonly type: 'call-failed'; readonly id: number; readonly error: SerializedError }
   | { readonly type: 'closed'; readonly error?: SerializedError }
   | { readonly type: 'log'; readonly entry: Record<string, unknown> }
 
 const defaultWorkerUrl = new URL('./access-record-worker.ts', import.meta.url)
 
 function revive(error: SerializedError): FlowgateError {
-  return new FlowgateError(error.code, { detail: `access-record worker: ${error.detail}` })
+  return new FlowgateError(error.code, {
+    ...(error.description === undefined ? {} : { description: error.description }),
+    detail: `access-record worker: ${error.detail}`,
+  })
 }
 
 function unavailable(detail: string, cause?: unknown): FlowgateError {
@@ -89,8 +107,8 @@ interface Started {
   readonly worker: Worker
   /** Batches posted and not yet answered, in id order. */
   readonly pending: Map<number, { resolve(): void; reject(error: Error): void }>
-  /** Retention runs posted and not yet answered. */
-  readonly deletes: Map<number, { resolve(count: number): void; reject(error: Error): void }>
+  /** Store calls posted and not yet answered. */
+  readonly calls: Map<number, { resolve(value: unknown): void; reject(error: Error): void }>
 }
 
 /**
@@ -130,16 +148,16 @@ export async function startAccessRecordWriter(
   let current: Started | null = null
   let starting: Promise<Started> | null = null
   let nextId = 0
-  let nextDeleteId = 0
+  let nextCallId = 0
   let closing: Promise<void> | null = null
 
   function spawn(): Promise<Started> {
     return new Promise((resolve, reject) => {
       const worker = new Worker(workerUrl, { workerData, name: 'flowgate access records' })
-      const started: Started = { worker, pending: new Map(), deletes: new Map() }
+      const started: Started = { worker, pending: new Map(), calls: new Map() }
       // Idle, the worker does not keep the process alive; it is ref'd while anything is out.
       const release = (): void => {
-        if (started.pending.size === 0 && started.deletes.size === 0 && closing === null) worker.unref()
+        if (started.pending.size === 0 && started.calls.size === 0 && closing === null) worker.unref()
       }
       let ready = false
       let crash: unknown
@@ -169,12 +187,12 @@ export async function startAccessRecordWriter(
             waiting?.reject(revive(message.error))
             return
           }
-          case 'deleted':
-          case 'delete-failed': {
-            const waiting = started.deletes.get(message.id)
-            started.deletes.delete(message.id)
+          case 'answered':
+          case 'call-failed': {
+            const waiting = started.calls.get(message.id)
+            started.calls.delete(message.id)
             release()
-            if (message.type === 'deleted') waiting?.resolve(message.count)
+            if (message.type === 'answered') waiting?.resolve(message.value)
             else waiting?.reject(revive(message.error))
             return
           }
@@ -215,8 +233,8 @@ export async function startAccessRecordWriter(
         )
         for (const waiting of started.pending.values()) waiting.reject(error)
         started.pending.clear()
-        for (const waiting of started.deletes.values()) waiting.reject(error)
-        started.deletes.clear()
+        for (const waiting of started.calls.values()) waiting.reject(error)
+        started.calls.clear()
         if (closing === null || unanswered > 0) {
           logger.error(
             { err: crash ?? error, exitCode, unanswered },
@@ -240,8 +258,8 @@ export async function startAccessRecordWriter(
   current = await ready()
 
   /** Posts a request whose answer is now awaited; the worker keeps the process alive meanwhile. */
-  function post({ worker, pending, deletes }: Started, request: WorkerRequest): void {
-    if (pending.size + deletes.size === 1) worker.ref()
+  function post({ worker, pending, calls }: Started, request: WorkerRequest): void {
+    if (pending.size + calls.size === 1) worker.ref()
     worker.postMessage(request)
   }
 
@@ -256,19 +274,22 @@ export async function startAccessRecordWriter(
     })
   }
 
-  async function deleteAccessRecordsBefore(before: number): Promise<number> {
+  async function call(storeCall: StoreCall): Promise<unknown> {
     if (closing !== null) throw unavailable('the access-record writer is closed')
     const started = await ready()
-    const id = nextDeleteId++
-    return new Promise<number>((resolve, reject) => {
-      started.deletes.set(id, { resolve, reject })
-      post(started, { type: 'delete-before', id, before })
+    const id = nextCallId++
+    return new Promise<unknown>((resolve, reject) => {
+      started.calls.set(id, { resolve, reject })
+      post(started, { type: 'call', id, call: storeCall })
     })
   }
 
   return {
     insertEncoded,
-    deleteAccessRecordsBefore,
+    deleteAccessRecordsBefore: async (before) =>
+      (await call({ operation: 'deleteAccessRecordsBefore', before })) as number,
+    queryAccessRecords: async (query) =>
+      (await call({ operation: 'queryAccessRecords', query })) as Page<AccessRecord>,
     insertAccessRecords: (records: readonly AccessRecord[]) => insertEncoded(encodeAccessRecords(records)),
 
     close() {

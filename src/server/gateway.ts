@@ -186,6 +186,7 @@ export async function startGateway(
       config,
       tls,
       store,
+      accessRecords,
       identity: identity.service,
       flows,
       authenticator: identity.authenticator,

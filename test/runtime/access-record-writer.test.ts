@@ -228,6 +228,37 @@ for (const backend of storeBackends()) {
       }
     })
 
+    test('queries run in the worker: the same pages as the store, its errors with their own message', async () => {
+      const opened = await backend.open()
+      const writer = await writerFor(opened, capturedLogger().logger, undefined, 0)
+      try {
+        const records = [1, 2, 3, 4, 5].map((n) => accessRecord(n, { status: n === 3 ? 403 : 200 }))
+        await writer.insertAccessRecords(records)
+        const first = await writer.queryAccessRecords({ limit: 2 })
+        assert.deepEqual(first, await opened.store.queryAccessRecords({ limit: 2 }))
+        assert.deepEqual(first.items, [records[4], records[3]])
+        assert.deepEqual(await writer.queryAccessRecords({ limit: 10, cursor: first.next }), {
+          items: [records[2], records[1], records[0]],
+          next: null,
+        })
+        assert.deepEqual(await writer.queryAccessRecords({ status: 403 }), {
+          items: [records[2]],
+          next: null,
+        })
+        await assert.rejects(writer.queryAccessRecords({ cursor: 'not-a-cursor' }), (error: unknown) => {
+          assert.ok(error instanceof FlowgateError)
+          assert.deepEqual(
+            { code: error.code, status: error.status, message: error.message },
+            { code: 'ERR_VALIDATION', status: 400, message: 'invalid cursor' },
+          )
+          return true
+        })
+      } finally {
+        await writer.close()
+        await opened.drop()
+      }
+    })
+
     test('a store error in the worker rejects the batch: the records stay buffered and are retried', async () => {
       const opened = await backend.open()
       const { logger, lines } = capturedLogger()

@@ -84,5 +84,73 @@ describe('gateway shutdown and access records', () => {
         'the worker closed without errors',
       )
     })
+
+    test(`the admin API reads access records through the worker; a bad cursor keeps its message (${backend.name})`, async (t) => {
+      const cpi = await startTestSimulator({ auth: 'none' })
+      t.after(() => cpi.close())
+      const opened = await backend.open()
+      t.after(() => opened.drop())
+      const env = await startTestGateway({ dataDir: opened.dataDir, 'store.url': opened.url })
+      t.after(() => env.close())
+      const { identity, flows } = env.gateway
+      const admin = { actor: 'test', sourceAddress: null }
+      await flows.createFlow({ address: '/orders', upstream: `${cpi.url}/http/orders`, csrf: false }, admin)
+      await identity.createInstance('partner', 'integration-flow', { roles: ['ESBMessaging.send'] }, admin)
+      await identity.createInstance('ops', 'api', { roles: ['Flowgate.Viewer'] }, admin)
+      const tokenOf = async (instance: string) => {
+        const key = await identity.createServiceKey(instance, 'k1', {}, admin)
+        const answer = await request(`${env.gateway.runtimeUrl}/oauth/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({
+            grant_type: 'client_credentials',
+            client_id: key.oauth.clientid,
+            client_secret: key.oauth.clientsecret,
+          }).toString(),
+          dispatcher: env.dispatcher,
+        })
+        return ((await answer.body.json()) as { access_token: string }).access_token
+      }
+      const partner = await tokenOf('partner')
+      const operator = await tokenOf('ops')
+      const correlationIds: string[] = []
+      for (let n = 0; n < 3; n++) {
+        const answer = await request(`${env.gateway.runtimeUrl}/http/orders`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${partner}` },
+          body: `order ${n}`,
+          dispatcher: env.dispatcher,
+        })
+        await answer.body.dump()
+        assert.equal(answer.statusCode, 200)
+        correlationIds.push(answer.headers['x-correlation-id'] as string)
+      }
+      await env.gateway.accessLog.flush()
+
+      const read = async (query: string) => {
+        const answer = await request(`${env.gateway.adminUrl}/admin/v1/access-records?${query}`, {
+          headers: { authorization: `Bearer ${operator}` },
+          dispatcher: env.dispatcher,
+        })
+        return { status: answer.statusCode, body: (await answer.body.json()) as Record<string, unknown> }
+      }
+      const page = await read('flow=/orders&limit=10')
+      assert.equal(page.status, 200)
+      assert.deepEqual(
+        (page.body.items as { correlationId: string }[]).map((item) => item.correlationId),
+        [...correlationIds].reverse(),
+      )
+      assert.equal(page.body.next, null)
+      const refused = await read('cursor=not-a-cursor')
+      assert.deepEqual(refused, {
+        status: 400,
+        body: {
+          error: 'validation',
+          error_description: 'invalid cursor',
+          code: 'ERR_VALIDATION',
+          correlation_id: refused.body.correlation_id,
+        },
+      })
+    })
   }
 })
