@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { Agent, request } from 'undici'
+import { type ClientCredentials, clientCredentialsToken } from '../helpers/client-credentials.ts'
 import { testPki } from '../helpers/pki.ts'
 import { type RecordingUpstream, startRecordingUpstream } from '../helpers/recording-upstream.ts'
 import { runCaptured } from './cli-harness.ts'
@@ -88,21 +89,8 @@ async function waitForReady(url: string, ca: string): Promise<void> {
   }
 }
 
-async function tokenFor(key: { oauth: { clientid: string; clientsecret: string; tokenurl: string } }) {
-  const response = await request(key.oauth.tokenurl, {
-    method: 'POST',
-    dispatcher: agent,
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: key.oauth.clientid,
-      client_secret: key.oauth.clientsecret,
-    }).toString(),
-  })
-  const body = (await response.body.json()) as { access_token: string }
-  assert.equal(response.statusCode, 200)
-  return body.access_token
-}
+const tokenFor = (key: ClientCredentials & { oauth: { tokenurl: string } }) =>
+  clientCredentialsToken(key.oauth.tokenurl, key, agent)
 
 async function callFlow(token: string) {
   const response = await request(`${runtimeUrl}/http/orders`, {

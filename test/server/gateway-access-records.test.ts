@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { request } from 'undici'
 import type { AccessRecord } from '../../src/store/types.ts'
+import { clientCredentialsToken } from '../helpers/client-credentials.ts'
 import { storeBackends } from '../helpers/databases.ts'
 import { startTestGateway } from '../helpers/gateway.ts'
 import { startTestSimulator } from '../helpers/simulator.ts'
@@ -30,17 +31,7 @@ describe('gateway shutdown and access records', () => {
         admin,
       )
       const key = await identity.createServiceKey('partner', 'k1', {}, admin)
-      const tokenResponse = await request(`${env.gateway.runtimeUrl}/oauth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'client_credentials',
-          client_id: key.oauth.clientid,
-          client_secret: key.oauth.clientsecret,
-        }).toString(),
-        dispatcher: env.dispatcher,
-      })
-      const { access_token: token } = (await tokenResponse.body.json()) as { access_token: string }
+      const token = await clientCredentialsToken(`${env.gateway.runtimeUrl}/oauth/token`, key, env.dispatcher)
 
       const inFlight = request(`${env.gateway.runtimeUrl}/http/slow`, {
         method: 'POST',
@@ -97,20 +88,12 @@ describe('gateway shutdown and access records', () => {
       await flows.createFlow({ address: '/orders', upstream: `${cpi.url}/http/orders`, csrf: false }, admin)
       await identity.createInstance('partner', 'integration-flow', { roles: ['ESBMessaging.send'] }, admin)
       await identity.createInstance('ops', 'api', { roles: ['Flowgate.Viewer'] }, admin)
-      const tokenOf = async (instance: string) => {
-        const key = await identity.createServiceKey(instance, 'k1', {}, admin)
-        const answer = await request(`${env.gateway.runtimeUrl}/oauth/token`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({
-            grant_type: 'client_credentials',
-            client_id: key.oauth.clientid,
-            client_secret: key.oauth.clientsecret,
-          }).toString(),
-          dispatcher: env.dispatcher,
-        })
-        return ((await answer.body.json()) as { access_token: string }).access_token
-      }
+      const tokenOf = async (instance: string) =>
+        clientCredentialsToken(
+          `${env.gateway.runtimeUrl}/oauth/token`,
+          await identity.createServiceKey(instance, 'k1', {}, admin),
+          env.dispatcher,
+        )
       const partner = await tokenOf('partner')
       const operator = await tokenOf('ops')
       const correlationIds: string[] = []
