@@ -7,6 +7,7 @@ import { oauthBasicAuthorization } from './lib/basic-auth.ts'
 import { httpsRequest } from './lib/https-client.ts'
 import { type LoadGenerator, selectLoadGenerator } from './lib/load-generator.ts'
 import { renderMarkdown } from './lib/markdown.ts'
+import { nodeOptionsOf, parseNodeOptions } from './lib/node-options.ts'
 import type { BenchReport, Comparison, StreamResult } from './lib/results.ts'
 import type { RoundSettings } from './lib/rounds.ts'
 import { type ServerProcess, startServerProcess } from './lib/server-process.ts'
@@ -33,6 +34,10 @@ const usage = `Usage: npm run bench -- [--quick] [--rounds N] [--duration SECOND
   --profile NAME  write a CPU profile of server NAME (floor, 'floor 2', peer, flowgate, upstream,
                   oidc-provider) to bench/results/profiles/ (open it in Chrome DevTools; slows that
                   server down)
+  --node-options NAME=OPTIONS
+                  start the processes of server NAME (as --profile names them; its further
+                  processes too) with these Node.js or V8 options, space-separated, e.g.
+                  --node-options 'flowgate=--trace-gc --max-semi-space-size=16'. Repeatable.
   --before DIR    also run Flowgate from another checkout of this repository (e.g. \`git worktree add
                   /tmp/fg-before HEAD\` with node_modules linked), as \`flowgate@<basename of DIR>\`,
                   interleaved with this tree's in the runtime and token scenarios: an optimisation's
@@ -52,6 +57,7 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     algorithm: { type: 'string' },
     before: { type: 'string', multiple: true },
+    'node-options': { type: 'string', multiple: true },
     processes: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -98,6 +104,14 @@ const algorithms = ['RS256', 'ES256', 'EdDSA'] as const
 const algorithm = (values.algorithm ?? 'ES256') as (typeof algorithms)[number]
 if (!algorithms.includes(algorithm)) {
   console.error(`--algorithm must be one of ${algorithms.join(', ')}\n\n${usage}`)
+  process.exit(2)
+}
+
+let nodeOptions: ReadonlyMap<string, readonly string[]>
+try {
+  nodeOptions = parseNodeOptions(values['node-options'] ?? [])
+} catch (error) {
+  console.error(`${(error as Error).message}\n\n${usage}`)
   process.exit(2)
 }
 
@@ -166,7 +180,12 @@ async function main(generator: LoadGenerator): Promise<BenchReport> {
     async start(name, entry, options, readyTimeoutMs) {
       const cpuProfileDir =
         values.profile === name ? fileURLToPath(new URL('./results/profiles/', import.meta.url)) : undefined
-      const server = await startServerProcess(name, entry, options, { readyTimeoutMs, cpuProfileDir })
+      const extra = nodeOptionsOf(nodeOptions, name)
+      const server = await startServerProcess(name, entry, options, {
+        readyTimeoutMs,
+        cpuProfileDir,
+        ...(extra === undefined ? {} : { nodeOptions: extra }),
+      })
       started.push(server)
       return server
     },

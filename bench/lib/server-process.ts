@@ -30,6 +30,8 @@ export interface StartOptions {
   readonly readyTimeoutMs?: number
   /** Writes a V8 CPU profile of the whole process life into this directory (`--cpu-prof`). */
   readonly cpuProfileDir?: string
+  /** More Node.js or V8 options for the server's process, e.g. `--trace-gc` (stdout is the runner's). */
+  readonly nodeOptions?: readonly string[]
 }
 
 /**
@@ -45,8 +47,10 @@ export function startServerProcess(
 ): Promise<ServerProcess> {
   const path = isAbsolute(entry) ? entry : fileURLToPath(new URL(`../servers/${entry}`, import.meta.url))
   const child = fork(path, [JSON.stringify(options)], {
-    execArgv:
-      start.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${start.cpuProfileDir}`],
+    execArgv: [
+      ...(start.cpuProfileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${start.cpuProfileDir}`]),
+      ...(start.nodeOptions ?? []),
+    ],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
   const timeoutMs = start.readyTimeoutMs ?? 30_000

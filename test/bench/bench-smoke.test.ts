@@ -4,6 +4,7 @@ import { fromAutocannonSummary } from '../../bench/lib/autocannon.ts'
 import { oauthBasicAuthorization } from '../../bench/lib/basic-auth.ts'
 import type { LoadRequest } from '../../bench/lib/load-generator.ts'
 import { renderMarkdown } from '../../bench/lib/markdown.ts'
+import { nodeOptionsOf, parseNodeOptions } from '../../bench/lib/node-options.ts'
 import { parseProcStatus } from '../../bench/lib/process-memory.ts'
 import type { BenchReport, Comparison } from '../../bench/lib/results.ts'
 import { compare } from '../../bench/lib/results.ts'
@@ -632,4 +633,24 @@ test("a run's resolution is what the second floor measured against the first, un
   const targetsEnd = markdown.indexOf('\n\n## Runtime GET')
   assert.equal(markdown.slice(markdown.lastIndexOf('|\n', targetsEnd) + 1, targetsEnd), `\n\n${resolution}`)
   assert.equal(describeResolution(baseReport), undefined)
+})
+
+test('--node-options: options per server, taken by its further processes; anything else refused', () => {
+  const parsed = parseNodeOptions(['flowgate=--trace-gc  --max-semi-space-size=16', 'floor 2=--cpu-prof'])
+  assert.deepEqual(
+    [...parsed],
+    [
+      ['flowgate', ['--trace-gc', '--max-semi-space-size=16']],
+      ['floor 2', ['--cpu-prof']],
+    ],
+  )
+  assert.deepEqual(nodeOptionsOf(parsed, 'flowgate #3'), ['--trace-gc', '--max-semi-space-size=16'])
+  assert.deepEqual(nodeOptionsOf(parsed, 'floor 2 #2'), ['--cpu-prof'])
+  assert.equal(nodeOptionsOf(parsed, 'floor'), undefined)
+  for (const entry of ['flowgate', '=--trace-gc', 'flowgate=', 'flowgate=trace-gc']) {
+    assert.throws(() => parseNodeOptions([entry]), {
+      name: 'RangeError',
+      message: `--node-options takes NAME=OPTIONS, e.g. 'flowgate=--trace-gc', not '${entry}'`,
+    })
+  }
 })
