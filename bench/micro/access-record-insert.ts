@@ -17,6 +17,7 @@ import {
 import { openStore } from '../../src/store/open-store.ts'
 import { openSqliteDatabase } from '../../src/store/sqlite/sqlite-database.ts'
 import type { Store } from '../../src/store/types.ts'
+import { median } from '../lib/stats.ts'
 import { accessRecordBatch, type RecordMix } from './access-records.ts'
 
 const usage = `Usage: node bench/micro/access-record-insert.ts [BATCH [BATCHES]] [--grid]
@@ -88,6 +89,8 @@ async function timed(fn: () => Promise<unknown>): Promise<Timing> {
 const dataDir = await mkdtemp(join(tmpdir(), 'flowgate-bench-insert-'))
 let storeCount = 0
 
+const retained: unknown[] = []
+
 /** The write of before migration 0002, on a database migrated to 0001 only. */
 async function rowsWriter(): Promise<{
   write: (batch: EncodedAccessRecords) => void
@@ -109,6 +112,9 @@ async function rowsWriter(): Promise<{
   const insert = database.prepare(
     'insert into access_records (time, correlation_id, client_id, instance_id, flow, method, path, status, upstream_status, bytes_in, bytes_out, duration_ms, upstream_duration_ms, reason, source_address) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
   )
+  // better-sqlite3 12 on Node 24 aborts when the collector finalises a Statement (docs/store.md):
+  // the connection and its statement stay referenced for the life of the process.
+  retained.push(database, insert)
   const write = database.transaction((batch: EncodedAccessRecords) => {
     for (const record of decodeAccessRecords(batch)) insert.run(Object.values(record))
   }).immediate
@@ -142,9 +148,6 @@ async function measure(
   return summarise(times)
 }
 
-const median = (values: readonly number[]): number =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number
-
 try {
   console.log(`SQLite, ${batches} batches per case, three runs of each case interleaved (median)`)
   for (const size of values.grid ? [100, 500, 1000] : [batchSize]) {
@@ -152,32 +155,46 @@ try {
       ['1 partner, 1 flow', { partners: 1, flows: 1 }],
       ['50 partners, 20 flows', { partners: 50, flows: 20 }],
     ] as const) {
-      const cases: { name: string; group: number; runs: Summary[] }[] = [
-        { name: 'rows', group: 1, runs: [] },
-        ...[1, 4, 16].map((group) => ({ name: `blocks × ${group}`, group, runs: [] })),
+      /** A case opens its own SQLite file, writes `group` batches a transaction, and closes it. */
+      interface Case {
+        readonly name: string
+        readonly group: number
+        readonly open: () => Promise<{
+          write: (batches: EncodedAccessRecords[]) => unknown
+          close: () => Promise<void>
+        }>
+        readonly runs: Summary[]
+      }
+      const cases: Case[] = [
+        {
+          name: 'rows',
+          group: 1,
+          open: async () => {
+            const rows = await rowsWriter()
+            return { write: ([batch]) => rows.write(batch as EncodedAccessRecords), close: rows.close }
+          },
+          runs: [],
+        },
+        ...[1, 4, 16].map((group) => ({
+          name: `blocks × ${group}`,
+          group,
+          open: async () => {
+            const store = await blocksStore()
+            return {
+              write: (batches: EncodedAccessRecords[]) => store.insertAccessRecordBatches(batches),
+              close: () => store.close(),
+            }
+          },
+          runs: [],
+        })),
       ]
       for (let run = 0; run < 3; run++) {
         for (const entry of cases) {
-          if (entry.name === 'rows') {
-            const rows = await rowsWriter()
-            try {
-              entry.runs.push(
-                await measure(size, 1, batches, mix, ([batch]) => rows.write(batch as EncodedAccessRecords)),
-              )
-            } finally {
-              await rows.close()
-            }
-          } else {
-            const store = await blocksStore()
-            try {
-              entry.runs.push(
-                await measure(size, entry.group, batches, mix, (group) =>
-                  store.insertAccessRecordBatches(group),
-                ),
-              )
-            } finally {
-              await store.close()
-            }
+          const writer = await entry.open()
+          try {
+            entry.runs.push(await measure(size, entry.group, batches, mix, writer.write))
+          } finally {
+            await writer.close()
           }
         }
       }
