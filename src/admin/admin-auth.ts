@@ -1,8 +1,10 @@
-import type { IncomingHttpHeaders } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import type { Actor } from '../identity/actor.ts'
 import { builtInRoles } from '../identity/names.ts'
 import type { Principal, TokenAuthenticator } from '../identity/principal.ts'
+import { readBearer } from '../lib/bearer.ts'
 import { FlowgateError, isFlowgateError } from '../lib/errors.ts'
+import { bearerChallenge } from '../lib/http-error.ts'
 import type { AdminAuthFailureLog } from './auth-failures.ts'
 
 export const adminRealm = 'flowgate-admin'
@@ -16,28 +18,14 @@ export interface AdminCaller {
   readonly actor: Actor
 }
 
-/** A refusal with the RFC 6750 challenge that belongs to it. */
-export class AdminAuthError extends Error {
-  readonly failure: FlowgateError
-  readonly wwwAuthenticate: string
-  constructor(failure: FlowgateError, wwwAuthenticate: string) {
-    super(failure.description)
-    this.name = 'AdminAuthError'
-    this.failure = failure
-    this.wwwAuthenticate = wwwAuthenticate
-  }
-}
-
-const challenge = (error?: string, description?: string): string =>
-  error === undefined
-    ? `Bearer realm="${adminRealm}"`
-    : `Bearer realm="${adminRealm}", error="${error}", error_description="${description}"`
-
-function bearerToken(headers: IncomingHttpHeaders): string | undefined {
-  const header = headers.authorization
-  if (header === undefined) return undefined
-  const match = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i.exec(header)
-  return match?.[1]
+/** The refusal with its RFC 6750 challenge, which the one renderer sends as `WWW-Authenticate`. */
+function challenged(failure: FlowgateError, challenge: string): FlowgateError {
+  return new FlowgateError(failure.code, {
+    description: failure.description,
+    ...(failure.detail === undefined ? {} : { detail: failure.detail }),
+    headers: { ...failure.headers, 'www-authenticate': challenge },
+    cause: failure.cause,
+  })
 }
 
 export interface AdminAuthenticatorOptions {
@@ -53,31 +41,31 @@ export interface AdminAuthenticatorOptions {
  */
 export function createAdminAuthenticator(options: AdminAuthenticatorOptions) {
   const { authenticator, failures } = options
-  return async (
-    headers: IncomingHttpHeaders,
-    sourceAddress: string,
-    access: AdminAccess,
-  ): Promise<AdminCaller> => {
-    const token = bearerToken(headers)
-    if (token === undefined) {
+  return async (req: IncomingMessage, sourceAddress: string, access: AdminAccess): Promise<AdminCaller> => {
+    const bearer = readBearer(req)
+    if (bearer.token === null) {
       failures.record({ actor: 'anonymous', sourceAddress, code: 'ERR_TOKEN_MISSING' })
-      throw new AdminAuthError(
-        new FlowgateError('ERR_TOKEN_MISSING', {
-          detail: headers.authorization === undefined ? 'no Authorization header' : 'not a Bearer token',
-        }),
-        challenge(),
-      )
+      throw new FlowgateError('ERR_TOKEN_MISSING', {
+        detail: req.headers.authorization === undefined ? 'no Authorization header' : 'not a Bearer token',
+        headers: { 'www-authenticate': bearerChallenge(adminRealm) },
+      })
     }
     let principal: Principal
     try {
-      principal = await authenticator.authenticate(token)
+      principal = await authenticator.authenticate(bearer.token)
     } catch (error) {
       const failure = isFlowgateError(error)
         ? error
         : new FlowgateError('ERR_TOKEN_INVALID', { cause: error })
       if (failure.status >= 500) throw failure
       failures.record({ actor: 'anonymous', sourceAddress, code: failure.code })
-      throw new AdminAuthError(failure, challenge(failure.oauth ?? 'invalid_token', failure.description))
+      throw challenged(
+        failure,
+        bearerChallenge(adminRealm, {
+          oauth: failure.oauth ?? 'invalid_token',
+          description: failure.description,
+        }),
+      )
     }
     let refusal: string | undefined
     if (principal.plan !== 'api') refusal = 'forbidden: runtime credentials cannot use the admin API'
@@ -88,10 +76,16 @@ export function createAdminAuthenticator(options: AdminAuthenticatorOptions) {
     }
     if (refusal !== undefined) {
       failures.record({ actor: principal.clientId, sourceAddress, code: 'ERR_FORBIDDEN' })
-      throw new AdminAuthError(
-        new FlowgateError('ERR_FORBIDDEN', { description: refusal, detail: `client ${principal.clientId}` }),
-        challenge('insufficient_scope', refusal),
-      )
+      throw new FlowgateError('ERR_FORBIDDEN', {
+        description: refusal,
+        detail: `client ${principal.clientId}`,
+        headers: {
+          'www-authenticate': bearerChallenge(adminRealm, {
+            oauth: 'insufficient_scope',
+            description: refusal,
+          }),
+        },
+      })
     }
     return { principal, actor: { actor: principal.clientId, sourceAddress } }
   }

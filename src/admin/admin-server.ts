@@ -12,10 +12,10 @@ import type { Logger } from '../lib/logger.ts'
 import type { TlsMaterial } from '../lib/tls-material.ts'
 import type { SecretBox } from '../secrets/master-key.ts'
 import type { Store } from '../store/types.ts'
-import { AdminAuthError, type AdminCaller, createAdminAuthenticator } from './admin-auth.ts'
+import { type AdminCaller, createAdminAuthenticator } from './admin-auth.ts'
 import { verifyAuditEvents } from './audit-verification.ts'
 import { createAdminAuthFailureLog } from './auth-failures.ts'
-import { createErrorHandler, sendAdminError, toAdminError } from './error-handler.ts'
+import { createErrorHandler, sendAdminError } from './error-handler.ts'
 import { createHandlers } from './handlers.ts'
 import { buildOpenApiDocument } from './openapi.ts'
 import { type AdminOperation, adminOperations, type OperationId } from './operations.ts'
@@ -127,15 +127,9 @@ export async function buildAdminApp(options: AdminServerOptions): Promise<{
     return payload
   })
 
-  const errorHandler = createErrorHandler(logger)
-  app.setErrorHandler((error, request, reply) => {
-    if (error instanceof AdminAuthError) {
-      return sendAdminError(reply, error.failure, request.id, error.wwwAuthenticate)
-    }
-    return errorHandler(error, request, reply)
-  })
+  app.setErrorHandler(createErrorHandler(logger))
   app.setNotFoundHandler((request, reply) =>
-    sendAdminError(reply, toAdminError(new FlowgateError('ERR_NOT_FOUND')), request.id),
+    sendAdminError(reply, new FlowgateError('ERR_NOT_FOUND'), request.id),
   )
 
   for (const [operationId, operation] of Object.entries(adminOperations) as [OperationId, AdminOperation][]) {
@@ -150,7 +144,7 @@ export async function buildAdminApp(options: AdminServerOptions): Promise<{
         : {
             onRequest: async (request: FastifyRequest) => {
               const sourceAddress = plainAddress(request.raw.socket.remoteAddress)
-              callers.set(request, await authenticate(request.headers, sourceAddress, access))
+              callers.set(request, await authenticate(request.raw, sourceAddress, access))
             },
           }),
       handler: async (request, reply) => {

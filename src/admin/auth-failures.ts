@@ -1,5 +1,6 @@
 import type { ErrorCode } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
+import { createWindowedAggregator } from '../lib/windowed-aggregator.ts'
 import type { Store } from '../store/types.ts'
 
 export interface AdminAuthFailure {
@@ -35,7 +36,7 @@ export interface AdminAuthFailureLogOptions {
 interface Bucket {
   readonly failure: AdminAuthFailure
   count: number
-  readonly from: number
+  from: number
   to: number
 }
 
@@ -43,91 +44,39 @@ const actionOf = (code: ErrorCode): string =>
   code === 'ERR_FORBIDDEN' ? 'admin.authorization-failure' : 'admin.authentication-failure'
 
 export function createAdminAuthFailureLog(options: AdminAuthFailureLogOptions): AdminAuthFailureLog {
-  const { store, windowMs, logger } = options
+  const { store } = options
   const now = options.now ?? Date.now
-  const maxBuckets = options.maxBuckets ?? 10_000
-  if (!Number.isInteger(windowMs) || windowMs < 1) throw new RangeError('windowMs must be a positive integer')
-  let buckets = new Map<string, Bucket>()
-  let writing: Promise<void> = Promise.resolve()
-
-  const write = async (due: Bucket[]): Promise<void> => {
-    for (const bucket of due) {
-      try {
-        await store.appendAudit(
-          {
-            actor: bucket.failure.actor,
-            sourceAddress: bucket.failure.sourceAddress,
-            action: actionOf(bucket.failure.code),
-            target: 'admin-api',
-            after: {
-              code: bucket.failure.code,
-              count: bucket.count,
-              from: new Date(bucket.from).toISOString(),
-              to: new Date(bucket.to).toISOString(),
-            },
+  const aggregator = createWindowedAggregator<AdminAuthFailure, Bucket>({
+    windowMs: options.windowMs,
+    logger: options.logger,
+    now,
+    what: 'admin authentication failures',
+    ...(options.maxBuckets === undefined ? {} : { maxAggregates: options.maxBuckets }),
+    subjectOf: (failure) => `${failure.actor}\n${failure.sourceAddress ?? ''}\n${failure.code}`,
+    overflow: (failure) => ({ actor: '*', sourceAddress: null, code: failure.code }),
+    create: (failure) => ({ failure, count: 0, from: 0, to: 0 }),
+    add(bucket, _failure, time) {
+      if (bucket.count === 0) bucket.from = time
+      bucket.count++
+      bucket.to = time
+    },
+    async write(bucket) {
+      await store.appendAudit(
+        {
+          actor: bucket.failure.actor,
+          sourceAddress: bucket.failure.sourceAddress,
+          action: actionOf(bucket.failure.code),
+          target: 'admin-api',
+          after: {
+            code: bucket.failure.code,
+            count: bucket.count,
+            from: new Date(bucket.from).toISOString(),
+            to: new Date(bucket.to).toISOString(),
           },
-          now(),
-        )
-      } catch (error) {
-        logger.error({ err: error, count: bucket.count }, 'could not write admin authentication failures')
-        merge(bucket)
-      }
-    }
-  }
-
-  const merge = (bucket: Bucket): void => {
-    const key = keyOf(bucket.failure)
-    const open = buckets.get(key)
-    if (open === undefined) buckets.set(key, bucket)
-    else open.count += bucket.count
-  }
-
-  const keyOf = (failure: AdminAuthFailure) =>
-    `${failure.actor}\n${failure.sourceAddress ?? ''}\n${failure.code}`
-
-  const take = (all: boolean): Bucket[] => {
-    const cutoff = now() - windowMs
-    const due: Bucket[] = []
-    for (const [key, bucket] of buckets) {
-      if (all || bucket.from <= cutoff) {
-        due.push(bucket)
-        buckets.delete(key)
-      }
-    }
-    return due
-  }
-
-  const drain = (all: boolean): Promise<void> => {
-    const due = take(all)
-    if (due.length === 0) return writing
-    writing = writing.then(() => write(due))
-    return writing
-  }
-
-  const timer = setInterval(() => void drain(false), Math.min(windowMs, 60_000))
-  timer.unref()
-
-  return {
-    record(failure) {
-      const time = now()
-      let key = keyOf(failure)
-      let counted = failure
-      if (!buckets.has(key) && buckets.size >= maxBuckets) {
-        counted = { actor: '*', sourceAddress: null, code: failure.code }
-        key = keyOf(counted)
-      }
-      const bucket = buckets.get(key)
-      if (bucket === undefined) buckets.set(key, { failure: counted, count: 1, from: time, to: time })
-      else {
-        bucket.count++
-        bucket.to = time
-      }
+        },
+        now(),
+      )
     },
-    flush: () => drain(true),
-    async close() {
-      clearInterval(timer)
-      await drain(true)
-      buckets = new Map()
-    },
-  }
+  })
+  return { record: aggregator.record, flush: () => aggregator.flush(true), close: aggregator.close }
 }

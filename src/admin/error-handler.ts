@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { FlowgateError, isFlowgateError } from '../lib/errors.ts'
-import { errorBody } from '../lib/http-error.ts'
+import { renderError } from '../lib/http-error.ts'
 import type { Logger } from '../lib/logger.ts'
 
 interface ValidationIssue {
@@ -70,19 +70,24 @@ export function toAdminError(error: unknown): FlowgateError {
   return new FlowgateError('ERR_INTERNAL', { cause: error })
 }
 
-/** Sends a FlowgateError in the shape every Flowgate listener uses (src/lib/http-error.ts). */
+/**
+ * Writes an error onto a Fastify reply through the one renderer (src/lib/http-error.ts): the same
+ * status, headers and body as every other Flowgate listener.
+ */
 export function sendAdminError(
   reply: FastifyReply,
   failure: FlowgateError,
   correlationId: string,
-  wwwAuthenticate?: string,
 ): FastifyReply {
-  reply.code(failure.status).type('application/json').header('cache-control', 'no-store')
-  if (failure.headers !== undefined) reply.headers(failure.headers)
-  if (wwwAuthenticate !== undefined) reply.header('www-authenticate', wwwAuthenticate)
-  return reply.send(errorBody(failure, correlationId))
+  const { status, headers, body } = renderError(failure, { correlationId })
+  return reply.code(status).headers(headers).send(body)
 }
 
+/**
+ * The admin API's error handler: every failure — schema validation, Fastify's own, a refused
+ * token (its challenge travels in the error's headers), a handler's — is mapped onto the registry,
+ * logged with its private detail, and rendered by the one renderer.
+ */
 export function createErrorHandler(logger: Logger) {
   return (error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
     const failure = toAdminError(error)

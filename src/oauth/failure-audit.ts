@@ -1,5 +1,6 @@
 import type { Logger } from '../lib/logger.ts'
-import type { AuditEventInput, StoreOperations } from '../store/types.ts'
+import { createWindowedAggregator, type WindowedAggregator } from '../lib/windowed-aggregator.ts'
+import type { StoreOperations } from '../store/types.ts'
 
 export interface IssuanceFailure {
   /** The client id, only when it names an existing key (invented ids are aggregated per address). */
@@ -13,25 +14,24 @@ export interface FailureAuditOptions {
   readonly store: Pick<StoreOperations, 'appendAudit'>
   readonly logger: Logger
   readonly windowMs: number
-  /** How often ended windows are written (default: the window length). */
+  /** How often ended windows are written (default: the window length, at most a minute). */
   readonly flushIntervalMs?: number
   /** Distinct (window, subject) aggregates held; beyond it failures go to one `overflow` aggregate. */
   readonly maxAggregates?: number
   readonly now?: () => number
 }
 
-export interface FailureAudit {
-  record(failure: IssuanceFailure): void
-  /** Writes every aggregate whose window has ended (all of them with `all`). */
-  flush(all?: boolean): Promise<void>
-  /** Aggregates not yet written. */
-  pending(): number
-  /** Stops the timer and writes everything, including the current window. */
-  close(): Promise<void>
+export type FailureAudit = WindowedAggregator<IssuanceFailure>
+
+/** A failure as counted: under the client, or under the address for unknown clients, or `overflow`. */
+interface Counted {
+  readonly actor: string
+  readonly target: string
+  readonly address: string
+  readonly reason: string
 }
 
 interface Aggregate {
-  readonly windowStart: number
   readonly actor: string
   readonly target: string
   readonly addresses: Set<string>
@@ -47,107 +47,61 @@ const maxAddressesListed = 20
  * guess. Aggregates the store could not take are kept and retried, never dropped.
  */
 export function createFailureAudit(options: FailureAuditOptions): FailureAudit {
-  const { store, logger, windowMs } = options
+  const { store, windowMs } = options
   const now = options.now ?? Date.now
-  const maxAggregates = options.maxAggregates ?? 10_000
-  const aggregates = new Map<string, Aggregate>()
-  let flushing: Promise<void> | undefined
-  let closed = false
-
-  function aggregateFor(windowStart: number, failure: IssuanceFailure): Aggregate {
-    let actor: string
-    let target: string
-    if (failure.clientId !== undefined) {
-      actor = failure.clientId
-      target = `client:${failure.clientId}`
-    } else {
-      actor = 'unknown'
-      target = `address:${failure.address}`
-    }
-    let id = `${windowStart}\u0000${target}`
-    if (!aggregates.has(id) && aggregates.size >= maxAggregates) {
-      // Many distinct sources at once: still counted, in one aggregate per window.
-      actor = 'unknown'
-      target = 'overflow'
-      id = `${windowStart}\u0000${target}`
-    }
-    let aggregate = aggregates.get(id)
-    if (aggregate === undefined) {
-      aggregate = { windowStart, actor, target, addresses: new Set(), reasons: new Map(), failures: 0 }
-      aggregates.set(id, aggregate)
-    }
-    return aggregate
-  }
-
-  function toEvent(aggregate: Aggregate): AuditEventInput {
-    const addresses = [...aggregate.addresses]
-    return {
-      actor: aggregate.actor,
-      sourceAddress: addresses.length === 1 ? (addresses[0] as string) : null,
-      action: 'token.failures',
-      target: aggregate.target,
-      after: {
-        windowStart: aggregate.windowStart,
-        windowEnd: aggregate.windowStart + windowMs,
-        failures: aggregate.failures,
-        reasons: Object.fromEntries(aggregate.reasons),
-        addresses,
-        addressesTruncated: aggregate.addresses.size >= maxAddressesListed,
-      },
-    }
-  }
-
-  async function writeDue(all: boolean): Promise<void> {
-    const time = now()
-    for (const [id, aggregate] of aggregates) {
-      if (!all && aggregate.windowStart + windowMs > time) continue
-      try {
-        await store.appendAudit(toEvent(aggregate), time)
-      } catch (error) {
-        logger.warn(
-          { err: error, pendingAggregates: aggregates.size },
-          'could not write token failure audit events; keeping them to retry',
-        )
-        return
-      }
-      aggregates.delete(id)
-    }
-  }
-
-  function flush(all = false): Promise<void> {
-    if (flushing !== undefined) return flushing.then(() => flush(all))
-    flushing = writeDue(all).finally(() => {
-      flushing = undefined
-    })
-    return flushing
-  }
-
-  const timer = setInterval(() => {
-    flush().catch((error: unknown) => logger.error({ err: error }, 'token failure audit flush failed'))
-  }, options.flushIntervalMs ?? windowMs)
-  timer.unref()
-
-  return {
-    record(failure) {
-      const time = now()
-      const aggregate = aggregateFor(time - (time % windowMs), failure)
+  const aggregator = createWindowedAggregator<Counted, Aggregate>({
+    windowMs,
+    logger: options.logger,
+    now,
+    what: 'token failure audit events',
+    ...(options.flushIntervalMs === undefined ? {} : { flushIntervalMs: options.flushIntervalMs }),
+    ...(options.maxAggregates === undefined ? {} : { maxAggregates: options.maxAggregates }),
+    subjectOf: (failure) => failure.target,
+    overflow: (failure) => ({ ...failure, actor: 'unknown', target: 'overflow' }),
+    create: (failure) => ({
+      actor: failure.actor,
+      target: failure.target,
+      addresses: new Set(),
+      reasons: new Map(),
+      failures: 0,
+    }),
+    add(aggregate, failure) {
       aggregate.failures++
       aggregate.reasons.set(failure.reason, (aggregate.reasons.get(failure.reason) ?? 0) + 1)
       if (aggregate.addresses.size < maxAddressesListed) aggregate.addresses.add(failure.address)
-      if (closed) logger.warn('token failure recorded after close; it is written on the next flush')
     },
-    flush,
-    pending: () => aggregates.size,
-    async close() {
-      closed = true
-      clearInterval(timer)
-      await flush(true)
-      if (aggregates.size > 0) {
-        logger.error(
-          { pendingAggregates: aggregates.size },
-          'token failure audit events could not be written at close',
-        )
-      }
+    async write(aggregate, windowStart) {
+      const addresses = [...aggregate.addresses]
+      await store.appendAudit(
+        {
+          actor: aggregate.actor,
+          sourceAddress: addresses.length === 1 ? (addresses[0] as string) : null,
+          action: 'token.failures',
+          target: aggregate.target,
+          after: {
+            windowStart,
+            windowEnd: windowStart + windowMs,
+            failures: aggregate.failures,
+            reasons: Object.fromEntries(aggregate.reasons),
+            addresses,
+            addressesTruncated: aggregate.addresses.size >= maxAddressesListed,
+          },
+        },
+        now(),
+      )
     },
+  })
+
+  return {
+    record({ clientId, address, reason }) {
+      aggregator.record(
+        clientId === undefined
+          ? { actor: 'unknown', target: `address:${address}`, address, reason }
+          : { actor: clientId, target: `client:${clientId}`, address, reason },
+      )
+    },
+    flush: aggregator.flush,
+    pending: aggregator.pending,
+    close: aggregator.close,
   }
 }

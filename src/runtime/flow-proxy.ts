@@ -5,6 +5,7 @@ import { Agent, type Dispatcher, type Pool } from 'undici'
 import type { FlowgateConfig } from '../config/schema.ts'
 import { parseUpstreamUrl } from '../flows/upstream-url.ts'
 import type { Principal, TokenAuthenticator } from '../identity/principal.ts'
+import { type BearerProblem, readBearer } from '../lib/bearer.ts'
 import { FlowgateError, isFlowgateError } from '../lib/errors.ts'
 import { bearerChallenge, sendError } from '../lib/http-error.ts'
 import type { Logger } from '../lib/logger.ts'
@@ -13,7 +14,6 @@ import type { SecretBox } from '../secrets/master-key.ts'
 import type { ChangeFeed } from '../store/change-feed.ts'
 import type { Flow, Store, UpstreamConnection } from '../store/types.ts'
 import type { AccessLog } from './access-log.ts'
-import { type BearerProblem, type BearerResult, readBearer, token68Problem } from './bearer.ts'
 import { type Csrf, createCsrf } from './csrf.ts'
 import { type CallerIdentity, clientResponseHeaders, upstreamRequestHeaders } from './headers.ts'
 import { isCleanPath } from './path-hygiene.ts'
@@ -131,8 +131,6 @@ interface ProxyState {
   /** The same as extra headers for sendError, or undefined when disabled. */
   readonly hstsHeaders: Readonly<Record<string, string>> | undefined
   readonly callers: WeakMap<Principal, CallerIdentity>
-  /** Scratch result of readBearer; safe because it is read synchronously right after. */
-  readonly bearer: BearerResult
 }
 
 function callerOf(state: ProxyState, principal: Principal): CallerIdentity {
@@ -239,26 +237,14 @@ class Exchange implements Dispatcher.DispatchHandler {
     // Taken now: the table may be rebuilt while this call waits for its token.
     this.remainder = table.remainder(route, path.slice(5))
 
-    const bearer = readBearer(this.req, this.state.bearer)
-    const token = bearer.token
-    if (token === null) {
+    const bearer = readBearer(this.req)
+    if (bearer.token === null) {
       this.rejectBearer(bearer.problem)
       return
     }
-    const authenticator = this.state.authenticator
-    let result: Principal | Promise<Principal> | undefined
+    let result: Principal | Promise<Principal>
     try {
-      // The cache first: a token it holds is a verified compact JWS, so only a token it does not
-      // know is scanned for token68 characters before it is verified.
-      result = authenticator.cached(token)
-      if (result === undefined) {
-        const problem = token68Problem(token)
-        if (problem !== null) {
-          this.rejectBearer(problem)
-          return
-        }
-        result = authenticator.authenticate(token)
-      }
+      result = this.state.authenticator.authenticate(bearer.token)
     } catch (error) {
       this.authenticationFailed(error)
       return
@@ -273,7 +259,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.authorize(result)
   }
 
-  rejectBearer(problem: BearerProblem | null): void {
+  rejectBearer(problem: BearerProblem): void {
     if (problem === 'multiple') this.reject(tokenMultiple, challengeMultiple)
     else if (problem === 'malformed') this.reject(tokenMalformed, challengeMalformed)
     else this.reject(tokenMissing, challengeMissing)
@@ -645,7 +631,6 @@ export function createFlowProxy(deps: FlowProxyDeps): FlowProxy {
     hsts: config.tls.hsts,
     hstsHeaders: config.tls.hsts === '' ? undefined : { 'strict-transport-security': config.tls.hsts },
     callers: new WeakMap(),
-    bearer: { token: null, problem: null },
   }
   /** Upstream auth per connection version, kept across rebuilds so cached OAuth tokens survive. */
   let auths = new Map<string, UpstreamAuth>()
