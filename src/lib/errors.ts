@@ -5,7 +5,9 @@
  * The optional `detail` is the precise, private reason: it is logged, never sent, and never holds a
  * secret or a token (log a short hash when a record must point at one).
  *
- * `renderError` in src/lib/http-error.ts is the one place that turns these into responses.
+ * `renderError` in src/lib/http-error.ts is the one place that turns these into responses. The
+ * error-code table of docs/api.md is generated from this registry (src/lib/error-reference.ts), and
+ * test/lib/errors.test.ts keeps the registry, the docs and the code that raises each entry in sync.
  */
 
 export interface ErrorDefinition {
@@ -16,9 +18,8 @@ export interface ErrorDefinition {
 }
 
 export const errorRegistry = {
-  // configuration and start-up
+  // configuration
   ERR_CONFIG_INVALID: { status: 500, description: 'invalid configuration' },
-  ERR_STARTUP: { status: 500, description: 'start-up failed' },
   // generic request errors
   ERR_BAD_REQUEST: { status: 400, description: 'bad request' },
   ERR_VALIDATION: { status: 400, description: 'request validation failed' },
@@ -28,7 +29,6 @@ export const errorRegistry = {
   ERR_CONFLICT: { status: 409, description: 'conflict' },
   ERR_PAYLOAD_TOO_LARGE: { status: 413, description: 'request body too large' },
   ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'unsupported media type' },
-  ERR_TOO_MANY_REQUESTS: { status: 429, description: 'too many requests' },
   ERR_INTERNAL: { status: 500, description: 'internal error' },
   ERR_UNAVAILABLE: { status: 503, description: 'service unavailable' },
   // domain validation (admin operations, CLI, declarative configuration)
@@ -68,11 +68,6 @@ export const errorRegistry = {
     status: 429,
     oauth: 'slow_down',
     description: 'too many failed attempts, retry later',
-  },
-  ERR_OAUTH_UNSUPPORTED_TOKEN_TYPE: {
-    status: 400,
-    oauth: 'unsupported_token_type',
-    description: 'unsupported token type',
   },
   // runtime (RFC 6750)
   ERR_TOKEN_MISSING: { status: 401, description: 'authentication required' },

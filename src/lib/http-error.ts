@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http'
+import { publicErrorOf } from './error-reference.ts'
 import { FlowgateError, isFlowgateError } from './errors.ts'
 
 /**
@@ -32,7 +33,7 @@ export function toFlowgateError(error: unknown): FlowgateError {
 
 function errorBody(error: FlowgateError, correlationId?: string): string {
   const body: Record<string, string> = {
-    error: error.oauth ?? error.code.slice(4).toLowerCase(),
+    error: publicErrorOf(error.code),
     error_description: error.description,
     code: error.code,
   }
