@@ -20,15 +20,8 @@ export interface Principal {
  * still exist and are unexpired, jti not revoked) — the revocation part on every call, even when the
  * signature check is answered from the verified-token cache.
  *
- * Returns synchronously when the token is in the verified-token cache (no promise on the hot path).
- * Throws (or rejects with) a FlowgateError: ERR_TOKEN_INVALID, ERR_TOKEN_EXPIRED or ERR_TOKEN_REVOKED.
+ * Rejects with a FlowgateError: ERR_TOKEN_INVALID, ERR_TOKEN_EXPIRED or ERR_TOKEN_REVOKED.
  */
 export interface TokenAuthenticator {
-  authenticate(token: string): Principal | Promise<Principal>
-  /**
-   * The verified-token cache alone: the principal when the token is cached and still admitted
-   * (revocation and expiry checked as by authenticate, throwing the same errors), undefined when it
-   * is not cached. Never verifies a signature, never returns a promise: the hot path's first step.
-   */
-  cached(token: string): Principal | undefined
+  authenticate(token: string): Promise<Principal>
 }

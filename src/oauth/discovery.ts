@@ -30,7 +30,7 @@ export function authorizationServerMetadata(
 
 /** `GET /token_keys` and `GET /.well-known/jwks.json`: the published public keys. */
 export function createKeySetEndpoint(keyRing: KeyRing): OAuthRoute {
-  return (req, res, ctx) => {
+  return async (req, res, ctx) => {
     try {
       checkMethod(req, ['GET', 'HEAD'])
       sendJson(
@@ -50,7 +50,7 @@ export function createKeySetEndpoint(keyRing: KeyRing): OAuthRoute {
 /** `GET /.well-known/oauth-authorization-server`. */
 export function createMetadataEndpoint(config: Pick<FlowgateConfig, 'publicUrl'>): OAuthRoute {
   const body = JSON.stringify(authorizationServerMetadata(config))
-  return (req, res, ctx) => {
+  return async (req, res, ctx) => {
     try {
       checkMethod(req, ['GET', 'HEAD'])
       sendJson(

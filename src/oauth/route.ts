@@ -2,8 +2,4 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { RequestContext } from '../lib/request-context.ts'
 
 /** What the server's dispatcher calls for one exact path. */
-export type OAuthRoute = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  ctx: RequestContext,
-) => void | Promise<void>
+export type OAuthRoute = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => Promise<void>

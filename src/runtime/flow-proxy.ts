@@ -208,7 +208,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.method = req.method ?? 'GET'
   }
 
-  start(): void {
+  async start(): Promise<void> {
     const url = this.req.url ?? ''
     const q = url.indexOf('?')
     this.path = q === -1 ? url : url.slice(0, q)
@@ -242,21 +242,14 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.rejectBearer(bearer.problem)
       return
     }
-    let result: Principal | Promise<Principal>
+    let principal: Principal
     try {
-      result = this.state.authenticator.authenticate(bearer.token)
+      principal = await this.state.authenticator.authenticate(bearer.token)
     } catch (error) {
       this.authenticationFailed(error)
       return
     }
-    if (result instanceof Promise) {
-      result.then(
-        (principal) => this.authorize(principal),
-        (error: unknown) => this.authenticationFailed(error),
-      )
-      return
-    }
-    this.authorize(result)
+    this.authorize(principal)
   }
 
   rejectBearer(problem: BearerProblem): void {
@@ -331,7 +324,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       return
     }
     this.bytesIn = Math.max(length, 0)
-    this.authenticateUpstream()
+    void this.authenticateUpstream()
   }
 
   answerCsrfFetch(principal: Principal, route: Route): void {
@@ -365,28 +358,30 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)
       if (size !== length)
         this.reject(new FlowgateError('ERR_BAD_REQUEST', { detail: 'body length mismatch' }))
-      else this.authenticateUpstream()
+      else void this.authenticateUpstream()
     })
     this.req.once('error', () => this.clientClosed())
   }
 
-  authenticateUpstream(): void {
-    const route = this.route as Route
-    let value: string | null | Promise<string>
+  async authenticateUpstream(): Promise<void> {
+    let authorization: string | null
     try {
-      value = route.auth.authorization()
+      authorization = await (this.route as Route).auth.authorization()
     } catch (error) {
       this.upstreamAuthFailed(error)
       return
     }
-    if (value instanceof Promise) {
-      value.then(
-        (authorization) => this.forward(authorization),
-        (error: unknown) => this.upstreamAuthFailed(error),
-      )
-      return
+    try {
+      this.forward(authorization)
+    } catch (error) {
+      this.failed(error)
     }
-    this.forward(value)
+  }
+
+  /** A bug, not a refusal: logged, answered 500. */
+  failed(error: unknown): void {
+    this.state.logger.error({ err: error, correlationId: this.ctx.correlationId }, 'flow proxy failed')
+    this.reject(new FlowgateError('ERR_INTERNAL', { cause: error }))
   }
 
   upstreamAuthFailed(error: unknown): void {
@@ -493,7 +488,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.discarding = false
       this.retried = true
       this.controller = null
-      this.authenticateUpstream()
+      void this.authenticateUpstream()
       return
     }
     const chunk = this.wholeBody
@@ -758,12 +753,7 @@ export function createFlowProxy(deps: FlowProxyDeps): FlowProxy {
     },
     handle(req, res, ctx) {
       const exchange = new Exchange(state, req, res, ctx)
-      try {
-        exchange.start()
-      } catch (error) {
-        logger.error({ err: error, correlationId: ctx.correlationId }, 'flow proxy failed')
-        exchange.reject(new FlowgateError('ERR_INTERNAL', { cause: error }))
-      }
+      exchange.start().catch((error: unknown) => exchange.failed(error))
     },
     async close() {
       if (closed) return

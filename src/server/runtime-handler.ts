@@ -4,11 +4,7 @@ import { sendError } from '../lib/http-error.ts'
 import type { Logger } from '../lib/logger.ts'
 import type { RequestContext } from '../lib/request-context.ts'
 
-export type RouteHandler = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  ctx: RequestContext,
-) => void | Promise<void>
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, ctx: RequestContext) => Promise<void>
 
 export interface RuntimeHandlerOptions {
   /** Exact paths of the token service (`/oauth/token`, `/token_keys`, …). */
@@ -49,7 +45,7 @@ export function createRuntimeHandler(
     if (isFlowPath(url)) {
       // The flow proxy puts Strict-Transport-Security into its own header lists: a header set
       // here first sends every later writeHead down Node's slow path (removeHeader and
-      // appendHeader per header): 1,976 → 634 ns per answer (bench/micro/response-headers.ts).
+      // appendHeader per header; bench/micro/response-headers.ts).
       proxy(req, res, ctx)
       return
     }
@@ -61,11 +57,6 @@ export function createRuntimeHandler(
       sendError(res, notFound, { correlationId: ctx.correlationId })
       return
     }
-    try {
-      const done = handler(req, res, ctx)
-      if (done !== undefined) done.catch((error: unknown) => fail(res, ctx, error))
-    } catch (error) {
-      fail(res, ctx, error)
-    }
+    handler(req, res, ctx).catch((error: unknown) => fail(res, ctx, error))
   }
 }

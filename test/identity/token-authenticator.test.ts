@@ -311,19 +311,18 @@ describe('revocation through administrative changes, on the very next call (cach
       instance: entry.instance,
       roles: entry.instance.parameters.roles,
     })
-    // Cached now: later calls answer synchronously.
+    // Cached now: later calls skip the signature, never the revocation checks.
     await harness.identity.authenticator.authenticate(issued.accessToken)
     return { name, key, token: issued.accessToken, role: `Role${counter}.read` }
   }
 
-  test('a cached token answers synchronously and still sees role changes', async () => {
+  test('a cached token still sees role changes', async () => {
     const { name, token, role } = await tokenFor()
-    const first = harness.identity.authenticator.authenticate(token)
-    assert.ok(!(first instanceof Promise), 'a cached token must not cost a promise')
+    const first = await harness.identity.authenticator.authenticate(token)
+    assert.equal(await harness.identity.authenticator.authenticate(token), first, 'answered from the cache')
     assert.deepEqual(first.roles, new Set(['ESBMessaging.send', role]))
     await harness.identity.service.updateInstance(name, { roles: ['ESBMessaging.send'] }, actor)
-    const second = harness.identity.authenticator.authenticate(token)
-    assert.ok(!(second instanceof Promise))
+    const second = await harness.identity.authenticator.authenticate(token)
     assert.deepEqual(second.roles, new Set(['ESBMessaging.send']))
   })
 
@@ -360,8 +359,8 @@ describe('revocation through administrative changes, on the very next call (cach
     const signedBy = harness.identity.keyRing.signer().kid
     await harness.identity.service.rotateSigningKey(actor)
     // Retired but still published while tokens it signed may live: still accepted, from the cache.
-    const stillValid = harness.identity.authenticator.authenticate(token)
-    assert.equal(stillValid instanceof Promise, false)
+    const cached = await harness.identity.authenticator.authenticate(token)
+    assert.equal(await harness.identity.authenticator.authenticate(token), cached)
     // An operator removes the (compromised) retired key: its tokens stop working at once.
     assert.equal(await backend.store.deleteSigningKey(signedBy), true)
     await harness.identity.keyRing.reload()
@@ -376,7 +375,7 @@ describe('revocation through administrative changes, on the very next call (cach
     })
   })
 
-  test('cached() answers from the cache only: undefined for a token it does not hold, the principal for one it does', async () => {
+  test('the cache answers a token it holds, and still refuses it once its key is deleted', async () => {
     const name = `partner-${++counter}`
     await harness.identity.service.createInstance(
       name,
@@ -391,11 +390,12 @@ describe('revocation through administrative changes, on the very next call (cach
       instance: entry.instance,
       roles: ['ESBMessaging.send'],
     })
-    assert.equal(harness.identity.authenticator.cached(issued.accessToken), undefined)
+    const cached = harness.identity.authenticator.cacheSize()
     const verified = await harness.identity.authenticator.authenticate(issued.accessToken)
-    assert.equal(harness.identity.authenticator.cached(issued.accessToken), verified)
+    assert.equal(harness.identity.authenticator.cacheSize(), cached + 1)
+    assert.equal(await harness.identity.authenticator.authenticate(issued.accessToken), verified)
     await harness.identity.service.deleteServiceKey(name, 'k1', actor)
-    assert.deepEqual(await failure(() => harness.identity.authenticator.cached(issued.accessToken)), {
+    assert.deepEqual(await failure(() => harness.identity.authenticator.authenticate(issued.accessToken)), {
       code: 'ERR_TOKEN_REVOKED',
       detail: 'service key or instance no longer exists',
     })
@@ -408,13 +408,12 @@ describe('revocation through administrative changes, on the very next call (cach
     // Same signature (so the same last 32 characters), another payload: a forgery.
     const forged = `${header}.${Buffer.from(JSON.stringify({ ...claimsOf, scope: [...(claimsOf.scope as string[]), 'x.Admin'] })).toString('base64url')}.${signature}`
     assert.equal(forged.slice(-32), token.slice(-32))
-    assert.equal(harness.identity.authenticator.cached(forged), undefined)
     const refused = await failure(() => harness.identity.authenticator.authenticate(forged))
     assert.equal(refused.code, 'ERR_TOKEN_INVALID')
     assert.match(refused.detail ?? '', /^verification failed \(ERR_JWS_SIGNATURE_VERIFICATION_FAILED\)$/)
     // The genuine token is still answered from the cache.
-    const genuine = harness.identity.authenticator.authenticate(token)
-    assert.equal(genuine instanceof Promise, false)
+    const genuine = await harness.identity.authenticator.authenticate(token)
+    assert.equal(await harness.identity.authenticator.authenticate(token), genuine)
   })
 
   test('the verified-token cache stays within its bound', () => {

@@ -4,7 +4,7 @@ import { FlowgateError } from '../../src/lib/errors.ts'
 /**
  * A TokenAuthenticator answering from a table: the runtime's interface boundary with the token
  * service, used where a test is about the proxy rather than about token validation. Tokens listed
- * in `slow` answer through a promise, as an uncached token does.
+ * in `slow` answer a macrotask later, as a token whose key set is being reloaded does.
  */
 export class TableAuthenticator implements TokenAuthenticator {
   readonly entries = new Map<string, Principal | FlowgateError>()
@@ -22,12 +22,7 @@ export class TableAuthenticator implements TokenAuthenticator {
     return this
   }
 
-  /** The table has no cache: every token goes through authenticate (and its token68 check first). */
-  cached(_token: string): Principal | undefined {
-    return undefined
-  }
-
-  authenticate(token: string): Principal | Promise<Principal> {
+  async authenticate(token: string): Promise<Principal> {
     this.seen.push(token)
     const entry =
       this.entries.get(token) ?? new FlowgateError('ERR_TOKEN_INVALID', { detail: 'unknown token' })

@@ -6,7 +6,7 @@ export function createBasicAuth(key: string, username: string, password: string)
   return {
     key,
     refreshable: false,
-    authorization: () => value,
+    authorization: async () => value,
     rejected() {},
     tls: null,
     close() {},

@@ -17,7 +17,7 @@ export function createClientCertificateAuth(
   return {
     key,
     refreshable: false,
-    authorization: () => null,
+    authorization: async () => null,
     rejected() {},
     tls: { cert: certificate, key: privateKey, ca: trusted },
     close() {},

@@ -4,7 +4,7 @@ import type { UpstreamAuth } from './upstream-auth.ts'
 export const noUpstreamAuth: UpstreamAuth = {
   key: 'none',
   refreshable: false,
-  authorization: () => null,
+  authorization: async () => null,
   rejected() {},
   tls: null,
   close() {},

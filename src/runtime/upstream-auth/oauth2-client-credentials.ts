@@ -112,7 +112,7 @@ export function createOAuthClientCredentialsAuth(options: OAuthClientCredentials
     key,
     refreshable: true,
     tls: null,
-    authorization() {
+    async authorization() {
       if (current !== null && now() < renewAt) return current
       if (inFlight === null) {
         inFlight = fetchToken().finally(() => {

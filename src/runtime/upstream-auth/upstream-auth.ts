@@ -15,11 +15,8 @@ export interface UpstreamAuth {
   readonly key: string
   /** True when a 401 from the upstream may be cured by a fresh credential (OAuth tokens). */
   readonly refreshable: boolean
-  /**
-   * The Authorization value to send: a string when it is at hand (no promise allocated on the hot
-   * path), a promise while a token is being fetched, null when the connection sends none.
-   */
-  authorization(): string | null | Promise<string>
+  /** The Authorization value to send, or null when the connection sends none. */
+  authorization(): Promise<string | null>
   /** The upstream refused `used` with 401: forget it so that the next call fetches a new one. */
   rejected(used: string): void
   /** Client certificate for the connection pool, or null. */
