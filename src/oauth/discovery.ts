@@ -28,41 +28,26 @@ export function authorizationServerMetadata(
   }
 }
 
-/** `GET /token_keys` and `GET /.well-known/jwks.json`: the published public keys. */
-export function createKeySetEndpoint(keyRing: KeyRing): OAuthRoute {
+/** A `GET`/`HEAD` endpoint answering the JSON `body()` returns, cacheable for `cacheControl`. */
+function publicJsonEndpoint(body: () => string, cacheControl: string): OAuthRoute {
+  const headers = { 'cache-control': cacheControl }
   return async (req, res, ctx) => {
     try {
       checkMethod(req, ['GET', 'HEAD'])
-      sendJson(
-        res,
-        200,
-        keyRing.jwksJson(),
-        { 'cache-control': keySetCacheControl },
-        ctx.correlationId,
-        req.method === 'HEAD',
-      )
+      sendJson(res, 200, body(), headers, ctx.correlationId, req.method === 'HEAD')
     } catch (error) {
       sendError(res, error, { correlationId: ctx.correlationId })
     }
   }
 }
 
+/** `GET /token_keys` and `GET /.well-known/jwks.json`: the published public keys. */
+export function createKeySetEndpoint(keyRing: KeyRing): OAuthRoute {
+  return publicJsonEndpoint(() => keyRing.jwksJson(), keySetCacheControl)
+}
+
 /** `GET /.well-known/oauth-authorization-server`. */
 export function createMetadataEndpoint(config: Pick<FlowgateConfig, 'publicUrl'>): OAuthRoute {
   const body = JSON.stringify(authorizationServerMetadata(config))
-  return async (req, res, ctx) => {
-    try {
-      checkMethod(req, ['GET', 'HEAD'])
-      sendJson(
-        res,
-        200,
-        body,
-        { 'cache-control': metadataCacheControl },
-        ctx.correlationId,
-        req.method === 'HEAD',
-      )
-    } catch (error) {
-      sendError(res, error, { correlationId: ctx.correlationId })
-    }
-  }
+  return publicJsonEndpoint(() => body, metadataCacheControl)
 }

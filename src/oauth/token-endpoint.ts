@@ -6,11 +6,8 @@ import { FlowgateError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
 import type { Instance } from '../store/types.ts'
 import type { ClientAuthenticator } from './client-authenticator.ts'
-import { type ClientCredentials, clientCredentials } from './client-credentials.ts'
+import { createClientEndpoints } from './client-endpoint.ts'
 import type { FailureAudit } from './failure-audit.ts'
-import { readParameters } from './form-body.ts'
-import { checkMethod, noStore, sendJson } from './oauth-response.ts'
-import { createRefusal } from './refuse-request.ts'
 import type { OAuthRoute } from './route.ts'
 
 export interface TokenEndpointOptions {
@@ -44,47 +41,34 @@ export function grantedRoles(scope: string | undefined, instance: Instance, xsap
 /** `POST /oauth/token`: the client-credentials grant (RFC 6749 §4.4) in every form SAP clients use. */
 export function createTokenEndpoint(options: TokenEndpointOptions): OAuthRoute {
   const { issuer, clients, logger } = options
-  const refuse = createRefusal(options)
   const xsappname = xsappnameOf(options.config)
 
-  return async (req, res, ctx) => {
-    let credentials: ClientCredentials | undefined
-    try {
-      checkMethod(req, ['POST'])
-      const params = await readParameters(req)
-      credentials = clientCredentials(req.headers.authorization, params)
-      const grantType = params.get('grant_type')
-      if (grantType === undefined || grantType === '') {
-        throw new FlowgateError('ERR_OAUTH_INVALID_REQUEST', { description: 'grant_type is missing' })
-      }
-      if (grantType !== 'client_credentials') {
-        throw new FlowgateError('ERR_OAUTH_UNSUPPORTED_GRANT_TYPE', {
-          detail: `grant_type ${grantType.slice(0, 40)}`,
-        })
-      }
-      const { key, instance } = await clients.authenticate(credentials, ctx.clientAddress)
-      if (!instance.parameters.grantTypes.includes('client_credentials')) {
-        throw new FlowgateError('ERR_OAUTH_UNAUTHORIZED_CLIENT', {
-          detail: 'the instance does not allow client_credentials',
-        })
-      }
-      const roles = grantedRoles(params.get('scope'), instance, xsappname)
-      const token = await issuer.issue({ key, instance, roles })
-      const body = JSON.stringify({
-        access_token: token.accessToken,
-        token_type: 'bearer',
-        // SAP answers one second less than the lifetime, so a client refreshes just before exp.
-        expires_in: token.exp - token.iat - 1,
-        scope: token.scope.join(' '),
-        jti: token.jti,
-      })
-      sendJson(res, 200, body, noStore, ctx.correlationId)
-      logger.debug(
-        { correlationId: ctx.correlationId, clientId: key.clientId, jti: token.jti },
-        'token issued',
-      )
-    } catch (error) {
-      refuse(res, ctx, error, credentials, 'token')
+  return createClientEndpoints(options)('token', async (params, credentials, ctx) => {
+    const grantType = params.get('grant_type')
+    if (grantType === undefined || grantType === '') {
+      throw new FlowgateError('ERR_OAUTH_INVALID_REQUEST', { description: 'grant_type is missing' })
     }
-  }
+    if (grantType !== 'client_credentials') {
+      throw new FlowgateError('ERR_OAUTH_UNSUPPORTED_GRANT_TYPE', {
+        detail: `grant_type ${grantType.slice(0, 40)}`,
+      })
+    }
+    const { key, instance } = await clients.authenticate(credentials, ctx.clientAddress)
+    if (!instance.parameters.grantTypes.includes('client_credentials')) {
+      throw new FlowgateError('ERR_OAUTH_UNAUTHORIZED_CLIENT', {
+        detail: 'the instance does not allow client_credentials',
+      })
+    }
+    const roles = grantedRoles(params.get('scope'), instance, xsappname)
+    const token = await issuer.issue({ key, instance, roles })
+    logger.debug({ correlationId: ctx.correlationId, clientId: key.clientId, jti: token.jti }, 'token issued')
+    return JSON.stringify({
+      access_token: token.accessToken,
+      token_type: 'bearer',
+      // SAP answers one second less than the lifetime, so a client refreshes just before exp.
+      expires_in: token.exp - token.iat - 1,
+      scope: token.scope.join(' '),
+      jti: token.jti,
+    })
+  })
 }

@@ -8,11 +8,8 @@ import type { Logger } from '../lib/logger.ts'
 import { shortHash } from '../lib/logger.ts'
 import type { RequestContext } from '../lib/request-context.ts'
 import type { ClientAuthenticator } from './client-authenticator.ts'
-import { type ClientCredentials, clientCredentials } from './client-credentials.ts'
+import { createClientEndpoints } from './client-endpoint.ts'
 import type { FailureAudit } from './failure-audit.ts'
-import { readParameters } from './form-body.ts'
-import { checkMethod, noStore, sendJson } from './oauth-response.ts'
-import { createRefusal } from './refuse-request.ts'
 import type { OAuthRoute } from './route.ts'
 
 export interface TokenManagementOptions {
@@ -40,7 +37,6 @@ const tokenErrors = new Set(['ERR_TOKEN_INVALID', 'ERR_TOKEN_EXPIRED', 'ERR_TOKE
  */
 export function createTokenManagement(options: TokenManagementOptions): TokenManagementRoutes {
   const { authenticator, identity, clients, logger } = options
-  const refuse = createRefusal(options)
   const xsappname = xsappnameOf(options.config)
 
   /** The caller's own, currently valid token; undefined for anything else. */
@@ -54,27 +50,20 @@ export function createTokenManagement(options: TokenManagementOptions): TokenMan
     }
   }
 
+  const endpoint = createClientEndpoints(options)
+
+  /** The token parameter is required before the client is authenticated; the answer is `respond`'s. */
   function handle(
     name: 'introspection' | 'revocation',
     respond: (token: string, caller: ClientEntry, ctx: RequestContext) => Promise<string>,
   ): OAuthRoute {
-    return async (req, res, ctx) => {
-      let credentials: ClientCredentials | undefined
-      try {
-        checkMethod(req, ['POST'])
-        const params = await readParameters(req)
-        credentials = clientCredentials(req.headers.authorization, params)
-        const token = params.get('token')
-        if (token === undefined || token === '') {
-          throw new FlowgateError('ERR_OAUTH_INVALID_REQUEST', { description: 'token is missing' })
-        }
-        const caller = await clients.authenticate(credentials, ctx.clientAddress)
-        const body = await respond(token, caller, ctx)
-        sendJson(res, 200, body, noStore, ctx.correlationId)
-      } catch (error) {
-        refuse(res, ctx, error, credentials, name)
+    return endpoint(name, async (params, credentials, ctx) => {
+      const token = params.get('token')
+      if (token === undefined || token === '') {
+        throw new FlowgateError('ERR_OAUTH_INVALID_REQUEST', { description: 'token is missing' })
       }
-    }
+      return respond(token, await clients.authenticate(credentials, ctx.clientAddress), ctx)
+    })
   }
 
   return {
