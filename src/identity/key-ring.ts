@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto'
 import type { FlowgateConfig } from '../config/schema.ts'
+import { coalescedTask } from '../lib/coalesced-task.ts'
 import { FlowgateError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
 import { createSecretBox, type MasterKey } from '../secrets/master-key.ts'
@@ -117,8 +118,6 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
   let state: RingState | undefined
   let lastReloadAt = Number.NEGATIVE_INFINITY
   let unknownKidReload: Promise<boolean> | undefined
-  let reloading: Promise<void> | undefined
-  let reloadAgain = false
   let timer: NodeJS.Timeout | undefined
 
   function build(keys: readonly SigningKey[], previous: RingState | undefined): RingState {
@@ -148,24 +147,8 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
     lastReloadAt = now()
   }
 
-  function reload(): Promise<void> {
-    // Changes can arrive while a reload runs; one more reload after it sees all of them.
-    if (reloading !== undefined) {
-      reloadAgain = true
-      return reloading
-    }
-    reloading = (async () => {
-      try {
-        do {
-          reloadAgain = false
-          await loadNow()
-        } while (reloadAgain)
-      } finally {
-        reloading = undefined
-      }
-    })()
-    return reloading
-  }
+  // Changes can arrive while a reload runs; one more reload after it sees all of them.
+  const reload = coalescedTask(loadNow).run
 
   async function ensureKeys(): Promise<void> {
     const existing = await store.listSigningKeys()

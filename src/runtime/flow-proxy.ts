@@ -6,6 +6,7 @@ import type { FlowgateConfig } from '../config/schema.ts'
 import { parseUpstreamUrl } from '../flows/upstream-url.ts'
 import type { Principal, TokenAuthenticator } from '../identity/principal.ts'
 import { type BearerProblem, readBearer } from '../lib/bearer.ts'
+import { coalescedTask } from '../lib/coalesced-task.ts'
 import { FlowgateError, isFlowgateError } from '../lib/errors.ts'
 import { bearerChallenge, sendError } from '../lib/http-error.ts'
 import type { Logger } from '../lib/logger.ts'
@@ -630,8 +631,6 @@ export function createFlowProxy(deps: FlowProxyDeps): FlowProxy {
   /** Upstream auth per connection version, kept across rebuilds so cached OAuth tokens survive. */
   let auths = new Map<string, UpstreamAuth>()
   let unsubscribe: (() => void) | null = null
-  let rebuilding: Promise<void> | null = null
-  let again = false
   let retryTimer: NodeJS.Timeout | null = null
   let retryDelayMs = 1000
   let closed = false
@@ -709,19 +708,16 @@ export function createFlowProxy(deps: FlowProxyDeps): FlowProxy {
     logger.info({ flows: table.size, pools: pools.size }, 'flow routes built')
   }
 
+  const routes = coalescedTask(async () => {
+    if (!closed) await build()
+  })
+
   function rebuild(): Promise<void> {
-    if (rebuilding !== null) {
-      again = true
-      return rebuilding
-    }
-    rebuilding = (async () => {
-      try {
-        do {
-          again = false
-          await build()
-        } while (again && !closed)
+    return routes.run().then(
+      () => {
         retryDelayMs = 1000
-      } catch (error) {
+      },
+      (error: unknown) => {
         // Keep serving the table we have; retry so a change is not lost while the store is away.
         logger.error({ err: error, retryInMs: retryDelayMs }, 'rebuilding flow routes failed')
         if (!closed && retryTimer === null) {
@@ -732,11 +728,8 @@ export function createFlowProxy(deps: FlowProxyDeps): FlowProxy {
           retryTimer.unref()
           retryDelayMs = Math.min(retryDelayMs * 2, 30_000)
         }
-      } finally {
-        rebuilding = null
-      }
-    })()
-    return rebuilding
+      },
+    )
   }
 
   return {
@@ -761,7 +754,7 @@ export function createFlowProxy(deps: FlowProxyDeps): FlowProxy {
       unsubscribe?.()
       unsubscribe = null
       if (retryTimer !== null) clearTimeout(retryTimer)
-      if (rebuilding !== null) await rebuilding
+      await routes.running()?.catch(() => undefined)
       state.table = null
       for (const auth of auths.values()) auth.close()
       auths = new Map()
