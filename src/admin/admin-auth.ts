@@ -90,5 +90,3 @@ export function createAdminAuthenticator(options: AdminAuthenticatorOptions) {
     return { principal, actor: { actor: principal.clientId, sourceAddress } }
   }
 }
-
-export type AdminAuthenticate = ReturnType<typeof createAdminAuthenticator>

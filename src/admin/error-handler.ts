@@ -20,10 +20,7 @@ function where(context: string | undefined, instancePath: string): string {
  * silently ignored) or ERR_VALIDATION, with a description naming the field — field names and
  * schema rules only, never a submitted value, so nothing secret can be echoed back.
  */
-export function validationError(
-  issues: readonly ValidationIssue[],
-  context: string | undefined,
-): FlowgateError {
+function validationError(issues: readonly ValidationIssue[], context: string | undefined): FlowgateError {
   const issue = issues[0]
   if (issue === undefined) return new FlowgateError('ERR_VALIDATION')
   const at = where(context, issue.instancePath)
@@ -59,7 +56,7 @@ function fromFastify(error: FastifyError): FlowgateError {
   }
 }
 
-export function toAdminError(error: unknown): FlowgateError {
+function toAdminError(error: unknown): FlowgateError {
   if (isFlowgateError(error)) return error
   const fastifyError = error as FastifyError
   if (Array.isArray(fastifyError.validation)) {
