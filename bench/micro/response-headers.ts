@@ -1,5 +1,5 @@
 /**
- * Micro-benchmark behind writing the flow proxy's answer with one header list (docs/performance.md):
+ * Micro-benchmark behind writing the flow proxy's answer with one header list:
  * a header set with `res.setHeader` before `res.writeHead(status, [...])` sends writeHead down
  * Node's slow path, which calls removeHeader and then appendHeader (validating again) for every
  * header in the list. Each case builds a fresh ServerResponse (subtracted) and serialises the head

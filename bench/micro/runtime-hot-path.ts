@@ -1,5 +1,5 @@
 /**
- * Micro-benchmarks behind two choices on the flow proxy's hot path (docs/performance.md):
+ * Micro-benchmarks behind two choices on the flow proxy's hot path:
  *   - the verified-token cache keyed by the token's last 32 characters, with a whole-token equality check,
  *     instead of by the whole token (a fresh 1,200-character string per request, hashed by the Map);
  *   - the trace id sliced out of the correlation UUID instead of replaceAll + toLowerCase.

@@ -54,7 +54,7 @@ export const replayableBodyBytes = 65_536
 /**
  * Bodies of a declared length up to this size are buffered before forwarding on every flow: the
  * readable stream's own high-water mark, so no more memory than streaming holds, and undici then
- * writes head and body in one go instead of piping a stream (docs/performance.md).
+ * writes head and body in one go instead of piping a stream.
  */
 export const bufferedBodyBytes = 16_384
 /** Recorded paths are cut here; a path is not a place to keep megabytes. */
