@@ -7,9 +7,9 @@ import { shortHash } from '../lib/logger.ts'
  */
 export interface FailureCounter {
   /** Milliseconds until `key` may try again; 0 when it is not blocked. */
-  blockedFor(key: string, now: number): number | Promise<number>
+  blockedFor(key: string, now: number): Promise<number>
   /** Counts one failure; the `limit`-th within one window blocks the key. */
-  fail(key: string, limit: number, now: number): void | Promise<void>
+  fail(key: string, limit: number, now: number): Promise<void>
 }
 
 export interface MemoryFailureCounterOptions {
@@ -47,11 +47,11 @@ export function createMemoryFailureCounter(options: MemoryFailureCounterOptions)
   }
 
   return {
-    blockedFor(key, now) {
+    async blockedFor(key, now) {
       const entry = entries.get(key)
       return entry === undefined || entry.blockedUntil <= now ? 0 : entry.blockedUntil - now
     },
-    fail(key, limit, now) {
+    async fail(key, limit, now) {
       let entry = entries.get(key)
       if (entry === undefined || entry.windowStart + windowMs <= now) {
         entry = { windowStart: now, count: 0, blockedUntil: entry?.blockedUntil ?? 0 }

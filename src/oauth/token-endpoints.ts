@@ -25,7 +25,7 @@ export interface TokenEndpointsDeps {
   readonly authenticator: FlowgateTokenAuthenticator
   readonly identity: Pick<IdentityService, 'revokeToken'>
   readonly logger: Logger
-  /** Shared failure counter (Redis, later); a local one by default. */
+  /** A failure counter shared by several nodes; a local one by default. */
   readonly failureCounter?: FailureCounter
   readonly now?: () => number
 }

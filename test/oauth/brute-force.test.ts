@@ -41,13 +41,13 @@ describe('brute-force guard', () => {
     assert.equal(await guard.retryAfter('brand-new', '192.0.2.8'), 0)
   })
 
-  test('the local counter stays bounded', () => {
+  test('the local counter stays bounded', async () => {
     const counter = createMemoryFailureCounter({ windowMs: 60_000, blockMs: 1000, maxEntries: 100 })
-    for (let i = 0; i < 1000; i++) counter.fail(`address:${i}`, 10, 1000)
+    for (let i = 0; i < 1000; i++) await counter.fail(`address:${i}`, 10, 1000)
     assert.ok(counter.size() <= 100)
     // The most recently touched entries survive.
-    counter.fail('address:999', 2, 1000)
-    assert.equal(counter.blockedFor('address:999', 1000), 1000)
+    await counter.fail('address:999', 2, 1000)
+    assert.equal(await counter.blockedFor('address:999', 1000), 1000)
   })
 
   test('refuses nonsensical options at construction', () => {
