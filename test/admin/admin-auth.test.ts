@@ -164,3 +164,30 @@ describe('admin API authentication and authorization', () => {
     }
   })
 })
+
+describe('admin API bearer parsing', () => {
+  let backend: OpenedBackend
+  let harness: AdminHarness
+
+  before(async () => {
+    backend = await (storeBackends()[0] as ReturnType<typeof storeBackends>[number]).open()
+    harness = await startAdminHarness(backend.store)
+  })
+  after(async () => {
+    await harness.close()
+    await backend.drop()
+  })
+
+  test('the runtime parser reads admin tokens: two Authorization headers are no token, even with a valid first', async () => {
+    const admin = await harness.token('admins', 'api', ['Flowgate.Admin'])
+    assertJson(await harness.call('GET', '/admin/v1/flows', { token: admin.token }), 200, { items: [] })
+    const twice = [`Bearer ${admin.token}`, `Bearer ${admin.token}`] as unknown as string
+    const response = await harness.call('GET', '/admin/v1/flows', { headers: { authorization: twice } })
+    assertError(response, 401, 'ERR_TOKEN_MISSING', 'authentication required')
+    assert.equal(response.headers['www-authenticate'], 'Bearer realm="flowgate-admin"')
+    const lowerScheme = await harness.call('GET', '/admin/v1/flows', {
+      headers: { authorization: `bearer   ${admin.token}  ` },
+    })
+    assertJson(lowerScheme, 200, { items: [] })
+  })
+})
