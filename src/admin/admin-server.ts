@@ -178,6 +178,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     requestTimeoutMs: config.runtime.requestTimeoutMs,
     headersTimeoutMs: config.runtime.headersTimeoutMs,
     keepAliveTimeoutMs: config.runtime.keepAliveTimeoutMs,
+    maxRequestTargetBytes: config.runtime.maxRequestTargetBytes,
+    hsts: config.tls.hsts,
     onRequest: (req, res) => app.routing(req, res),
   })
   let closing: Promise<void> | undefined

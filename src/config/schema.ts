@@ -62,8 +62,16 @@ export const configSchema = {
         headersTimeoutMs: {
           type: 'integer',
           minimum: 1000,
-          default: 30000,
-          description: 'Upper bound for receiving request headers.',
+          default: 10000,
+          description:
+            'Upper bound for receiving request headers; a slower client gets 408 and is closed within a second after it. At most runtime.requestTimeoutMs.',
+        },
+        maxRequestTargetBytes: {
+          type: 'integer',
+          minimum: 256,
+          maximum: 16384,
+          default: 8192,
+          description: 'Longest request target (path and query) accepted; longer ones get 414.',
         },
         keepAliveTimeoutMs: {
           type: 'integer',
@@ -353,6 +361,7 @@ export interface FlowgateConfig {
     readonly trustedProxies: readonly string[]
     readonly requestTimeoutMs: number
     readonly headersTimeoutMs: number
+    readonly maxRequestTargetBytes: number
     readonly keepAliveTimeoutMs: number
   }
   readonly admin: { readonly host: string; readonly port: number }

@@ -31,6 +31,14 @@ export const errorRegistry = {
   ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'unsupported media type' },
   ERR_INTERNAL: { status: 500, description: 'internal error' },
   ERR_UNAVAILABLE: { status: 503, description: 'service unavailable' },
+  // HTTP parsing at the listener
+  ERR_MALFORMED_REQUEST: { status: 400, description: 'malformed HTTP request' },
+  ERR_BAD_FRAMING: { status: 400, description: 'invalid request message framing' },
+  ERR_BAD_HOST: { status: 400, description: 'invalid Host header' },
+  ERR_REQUEST_TIMEOUT: { status: 408, description: 'request not received in time' },
+  ERR_URI_TOO_LONG: { status: 414, description: 'request target too long' },
+  ERR_HEADERS_TOO_LARGE: { status: 431, description: 'request header fields too large' },
+  ERR_HTTP_VERSION_NOT_SUPPORTED: { status: 505, description: 'HTTP version not supported' },
   // domain validation (admin operations, CLI, declarative configuration)
   ERR_UNKNOWN_ROLE: { status: 400, description: 'unknown role' },
   ERR_UNKNOWN_CONNECTION: { status: 400, description: 'unknown upstream connection' },
@@ -75,6 +83,11 @@ export const errorRegistry = {
   ERR_TOKEN_EXPIRED: { status: 401, oauth: 'invalid_token', description: 'invalid token' },
   ERR_TOKEN_REVOKED: { status: 401, oauth: 'invalid_token', description: 'invalid token' },
   ERR_TOKEN_MULTIPLE: { status: 400, oauth: 'invalid_request', description: 'more than one token' },
+  ERR_TOKEN_IN_QUERY_AND_HEADER: {
+    status: 400,
+    oauth: 'invalid_request',
+    description: 'access token in both the query string and the Authorization header',
+  },
   ERR_INSUFFICIENT_SCOPE: {
     status: 403,
     oauth: 'insufficient_scope',

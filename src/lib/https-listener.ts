@@ -1,6 +1,11 @@
+import { constants } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { createServer, type Server } from 'node:https'
 import type { AddressInfo } from 'node:net'
+import { createClientErrorHandler } from './client-error.ts'
+import { FlowgateError } from './errors.ts'
+import { sendError } from './http-error.ts'
+import { requestHeadRefusal } from './request-head.ts'
 import type { TlsMaterial } from './tls-material.ts'
 
 /** TLS 1.2 suites: forward secrecy and AEAD only. TLS 1.3 suites are all acceptable. */
@@ -24,6 +29,10 @@ export interface HttpsListenerOptions {
   readonly requestTimeoutMs: number
   readonly headersTimeoutMs: number
   readonly keepAliveTimeoutMs: number
+  /** Longer request targets are refused with 414 before any handler sees them. */
+  readonly maxRequestTargetBytes: number
+  /** Strict-Transport-Security value of the listener's own refusals; '' for none. */
+  readonly hsts?: string
   readonly onRequest: (req: IncomingMessage, res: ServerResponse) => void
 }
 
@@ -41,7 +50,26 @@ export interface HttpsListener {
   close(drainMs: number): Promise<void>
 }
 
+/**
+ * How often node:http sweeps its connections for the headers and request timeouts: a tenth of the
+ * shorter one, between 100 ms and 1 s, so a slow client is closed at most a second after its
+ * timeout. Node's own default sweeps every 30 s, which let slow-header clients stay for up to
+ * twice the headers timeout.
+ */
+export function connectionsCheckingIntervalMs(headersTimeoutMs: number, requestTimeoutMs: number): number {
+  return Math.min(1000, Math.max(100, Math.floor(Math.min(headersTimeoutMs, requestTimeoutMs) / 10)))
+}
+
 export async function startHttpsListener(options: HttpsListenerOptions): Promise<HttpsListener> {
+  if (options.headersTimeoutMs > options.requestTimeoutMs) {
+    // node:http throws a RangeError for this at creation; say which settings are wrong instead.
+    throw new FlowgateError('ERR_CONFIG_INVALID', {
+      description: 'invalid configuration: runtime.headersTimeoutMs must not exceed runtime.requestTimeoutMs',
+    })
+  }
+  const hsts = options.hsts ?? ''
+  const maxTargetBytes = options.maxRequestTargetBytes
+  const refusalHeaders = hsts === '' ? undefined : { 'strict-transport-security': hsts }
   let inFlight = 0
   let draining = false
   // One listener function for every response ('close' is emitted once): `once` with a closure
@@ -56,13 +84,27 @@ export async function startHttpsListener(options: HttpsListenerOptions): Promise
       minVersion: options.minVersion,
       ciphers,
       honorCipherOrder: true,
+      // Client-initiated TLS 1.2 renegotiation costs the server a full handshake per request of
+      // the client's; OpenSSL refuses it outright with this option (TLS 1.3 has none).
+      secureOptions: constants.SSL_OP_NO_RENEGOTIATION,
       requestTimeout: options.requestTimeoutMs,
       headersTimeout: options.headersTimeoutMs,
+      connectionsCheckingInterval: connectionsCheckingIntervalMs(
+        options.headersTimeoutMs,
+        options.requestTimeoutMs,
+      ),
       keepAliveTimeout: options.keepAliveTimeoutMs,
+      // Host is checked by requestHeadRefusal, which answers with Flowgate's error body.
+      requireHostHeader: false,
     },
     (req, res) => {
       inFlight++
       res.on('close', finished)
+      const refusal = requestHeadRefusal(req, maxTargetBytes)
+      if (refusal !== null) {
+        sendError(res, refusal, refusalHeaders === undefined ? {} : { headers: refusalHeaders })
+        return
+      }
       // While draining, every answer closes its connection so keep-alive clients move elsewhere.
       if (draining) res.setHeader('connection', 'close')
       options.onRequest(req, res)
@@ -70,11 +112,7 @@ export async function startHttpsListener(options: HttpsListenerOptions): Promise
   )
   // A bad handshake or a client that vanishes is not Flowgate's error; never let it crash the process.
   server.on('tlsClientError', () => {})
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable)
-      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n')
-    else socket.destroy()
-  })
+  server.on('clientError', createClientErrorHandler(hsts))
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)

@@ -170,6 +170,8 @@ export async function startGateway(
       requestTimeoutMs: config.runtime.requestTimeoutMs,
       headersTimeoutMs: config.runtime.headersTimeoutMs,
       keepAliveTimeoutMs: config.runtime.keepAliveTimeoutMs,
+      maxRequestTargetBytes: config.runtime.maxRequestTargetBytes,
+      hsts: config.tls.hsts,
       onRequest: createRuntimeHandler({
         routes: tokenEndpoints.routes,
         proxy: proxy.handle,
