@@ -18,6 +18,7 @@ import type { AccessLog } from './access-log.ts'
 import { type Csrf, createCsrf } from './csrf.ts'
 import { type CallerIdentity, clientResponseHeaders, upstreamRequestHeaders } from './headers.ts'
 import { isCleanPath } from './path-hygiene.ts'
+import { queryTokenRefusal } from './query-token.ts'
 import { createRouteTable, type RouteTable } from './route-table.ts'
 import { connectionVersion, createUpstreamAuth } from './upstream-auth/create-upstream-auth.ts'
 import { noUpstreamAuth } from './upstream-auth/none.ts'
@@ -237,6 +238,11 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.route = route
     // Taken now: the table may be rebuilt while this call waits for its token.
     this.remainder = table.remainder(route, path.slice(5))
+    const queryToken = queryTokenRefusal(this.query, this.req.headers.authorization)
+    if (queryToken !== null) {
+      this.reject(queryToken, bearerChallenge(realm, queryToken))
+      return
+    }
 
     const bearer = readBearer(this.req)
     if (bearer.token === null) {

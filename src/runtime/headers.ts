@@ -16,12 +16,52 @@ const hopByHop = [
 ]
 
 /**
+ * The default request-header deny-list: headers an iFlow, or a framework or server in front of it,
+ * may take as a fact about the call although any client can send them. They are stripped, not
+ * refused, so clients that send them out of habit keep working; the iFlow sees only what Flowgate
+ * vouches for (docs/runtime.md, "Header rules").
+ */
+export const deniedRequestHeaders: readonly string[] = [
+  // Method override: the iFlow sees only the method Flowgate authorised.
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+  // Caller identity: Flowgate's own X-Flowgate-* headers say who calls.
+  'x-real-ip',
+  'x-client-ip',
+  'true-client-ip',
+  'x-client-id',
+  'x-user',
+  'x-remote-user',
+  'x-forwarded-user',
+  // Routing: the upstream URL is the flow's, never the client's.
+  'x-original-url',
+  'x-original-uri',
+  'x-rewrite-url',
+  'x-forwarded-prefix',
+  'x-forwarded-port',
+  'x-forwarded-server',
+  'x-forwarded-scheme',
+  // Client certificates: Flowgate terminates TLS, so a certificate in a header proves nothing.
+  'x-ssl-client-cert',
+  'x-ssl-client-verify',
+  'x-ssl-client-s-dn',
+  'x-ssl-client-i-dn',
+  'x-client-cert',
+  'client-cert',
+  'client-cert-chain',
+  'ssl-client-cert',
+  'x-forwarded-client-cert',
+]
+
+/**
  * Client headers that never reach the iFlow: hop-by-hop, the destination (`host`), the client's
- * own credentials and CSRF token, `expect` (answered by the listener), and everything Flowgate
- * sets itself. `x-flowgate-*` is dropped by prefix.
+ * own credentials and CSRF token, `expect` (answered by the listener), everything Flowgate sets
+ * itself and the deny-list. `x-flowgate-*` is dropped by prefix.
  */
 const droppedRequestHeaders = new Set([
   ...hopByHop,
+  ...deniedRequestHeaders,
   'host',
   'authorization',
   'cookie',
@@ -50,6 +90,18 @@ const droppedResponseHeaders = new Set([
 ])
 
 const identityPrefix = 'x-flowgate-'
+
+/**
+ * Names that, spelled with `_` for `-` (`X_Forwarded_For`), are dropped too: some servers and CGI
+ * gateways fold underscores into dashes and would take them for the real header. Other underscore
+ * names pass: CPI's own headers are spelled that way (`SAP_ApplicationID`, `SAP_Sender`).
+ */
+const droppedUnderscoreForms = new Set([...droppedRequestHeaders, 'content-length', 'content-type'])
+
+function isDroppedUnderscoreForm(lower: string): boolean {
+  const folded = lower.replaceAll('_', '-')
+  return droppedUnderscoreForms.has(folded) || folded.startsWith(identityPrefix)
+}
 
 /** Lower-cased names listed in a `Connection` header, or null when it names nothing beyond keep-alive/close. */
 function connectionNamed(value: string | string[] | undefined): Set<string> | null {
@@ -162,6 +214,7 @@ export function upstreamRequestHeaders(
     const lower = name.toLowerCase()
     if (droppedRequestHeaders.has(lower) || lower.startsWith(identityPrefix)) continue
     if (named?.has(lower)) continue
+    if (lower.includes('_') && isDroppedUnderscoreForm(lower)) continue
     out.push(name, raw[i + 1] as string)
   }
 
