@@ -63,9 +63,11 @@ export function createClientErrorHandler(hsts: string): (error: Error, socket: D
     return answer
   }
   return (error, socket) => {
+    // Already answered: the parser reports every later chunk of the same bad request again.
+    if (socket.writableEnded) return
     const code = errorCodeOf((error as NodeJS.ErrnoException).code)
     const inFlight = (socket as ServerSocket)._httpMessage
-    if (code === null || !socket.writable || socket.writableEnded || inFlight?.headersSent === true) {
+    if (code === null || !socket.writable || inFlight?.headersSent === true) {
       socket.destroy()
       return
     }
