@@ -111,7 +111,15 @@ export function requestHeadRefusal(req: IncomingMessage, maxTargetBytes: number)
   let hosts = 0
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string
-    if (name.length === 4 && name.toLowerCase() === 'host') hosts++
+    // Compared in place: lower-casing allocates a string for every `Host` a client spells so.
+    if (
+      name.length === 4 &&
+      (name.charCodeAt(0) | 32) === 104 &&
+      (name.charCodeAt(1) | 32) === 111 &&
+      (name.charCodeAt(2) | 32) === 115 &&
+      (name.charCodeAt(3) | 32) === 116
+    )
+      hosts++
   }
   const http11 = req.httpVersionMinor === 1
   if (hosts > 1 || (hosts === 0 && http11)) return badHost

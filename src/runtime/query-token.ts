@@ -6,37 +6,52 @@ const tokenInQueryAndHeader = new FlowgateError('ERR_TOKEN_IN_QUERY_AND_HEADER')
 
 const parameter = 'access_token'
 
-/** The parameter name from `from` to `to`, percent-decoded when it holds an escape, or null when undecodable. */
-function nameAt(query: string, from: number, to: number): string | null {
-  const name = query.slice(from, to)
-  if (!name.includes('%')) return name
+/** True when `query[from, from + 12)` is `access_token` in any letter case; compared in place. */
+function isParameterAt(query: string, from: number): boolean {
+  for (let i = 0; i < parameter.length; i++) {
+    let code = query.charCodeAt(from + i)
+    if (code >= 65 && code <= 90) code += 32
+    if (code !== parameter.charCodeAt(i)) return false
+  }
+  return true
+}
+
+/** A percent-encoded name decoded and compared; an undecodable one counts as the parameter. */
+function decodesToParameter(name: string): boolean {
   try {
-    return decodeURIComponent(name)
+    return decodeURIComponent(name).toLowerCase() === parameter
   } catch {
-    return null
+    return true
   }
 }
 
-/** True when a query string (with its leading `?`) has an `access_token` parameter, in any case or encoding. */
+/**
+ * True when a query string (with its leading `?`) has an `access_token` parameter, in any case or
+ * encoding. One pass of character comparisons; only a name holding `%` is sliced and decoded.
+ */
 export function hasQueryToken(query: string): boolean {
   const length = query.length
   let start = 1
   while (start < length) {
     let end = start
     let nameEnd = -1
+    let escaped = false
     while (end < length) {
       const code = query.charCodeAt(end)
       // `;` separates parameters for some servers behind Flowgate, so it counts as one here.
       if (code === 38 /* & */ || code === 59 /* ; */) break
-      if (code === 61 /* = */ && nameEnd === -1) nameEnd = end
+      if (nameEnd === -1) {
+        if (code === 61 /* = */) nameEnd = end
+        else if (code === 37 /* % */) escaped = true
+      }
       end++
     }
     if (nameEnd === -1) nameEnd = end
     const nameLength = nameEnd - start
-    // Only a name of the parameter's length, or one holding escapes, can decode to it.
-    if (nameLength >= parameter.length) {
-      const name = nameAt(query, start, nameEnd)
-      if (name === null || name.toLowerCase() === parameter) return true
+    if (escaped) {
+      if (nameLength >= parameter.length && decodesToParameter(query.slice(start, nameEnd))) return true
+    } else if (nameLength === parameter.length && isParameterAt(query, start)) {
+      return true
     }
     start = end + 1
   }
