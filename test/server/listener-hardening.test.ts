@@ -281,12 +281,45 @@ describe('runtime listener: HTTP parsing', () => {
   })
 })
 
-describe('TLS renegotiation', () => {
+describe('listener defaults, the admin listener, TLS renegotiation', () => {
   let g: RawGateway
   before(async () => {
     g = await startRawGateway()
   })
   after(() => g?.close())
+
+  test('the headers timeout defaults to 10 s, swept every second', () => {
+    const { headersTimeoutMs, requestTimeoutMs, maxRequestTargetBytes } = g.env.gateway.config.runtime
+    assert.deepEqual(
+      { headersTimeoutMs, maxRequestTargetBytes },
+      { headersTimeoutMs: 10_000, maxRequestTargetBytes: 8192 },
+    )
+    assert.equal(connectionsCheckingIntervalMs(headersTimeoutMs, requestTimeoutMs), 1000)
+  })
+
+  test('the admin listener makes the same checks', async () => {
+    const admin = g.env.gateway.adminUrl
+    const host = `Host: localhost:${new URL(admin).port}\r\n`
+    const cases: [string, string, number, string][] = [
+      ['two Host headers', `GET /livez HTTP/1.1\r\n${host}${host}\r\n`, 400, 'ERR_BAD_HOST'],
+      [
+        'a 12 KiB target',
+        `GET /livez?q=${'a'.repeat(12_288)} HTTP/1.1\r\n${host}\r\n`,
+        414,
+        'ERR_URI_TOO_LONG',
+      ],
+      [
+        'one 20 KiB header',
+        `GET /livez HTTP/1.1\r\n${host}X-Big: ${'a'.repeat(20_480)}\r\n\r\n`,
+        431,
+        'ERR_HEADERS_TOO_LARGE',
+      ],
+      ['HTTP/3.0', `GET /livez HTTP/3.0\r\n${host}\r\n`, 505, 'ERR_HTTP_VERSION_NOT_SUPPORTED'],
+    ]
+    for (const [what, request, status, code] of cases) {
+      assertRefused(await rawExchange(g, request, admin), status, code, what)
+    }
+  })
 
   for (const listener of ['runtime', 'admin'] as const) {
     test(`a TLS 1.2 client cannot renegotiate on the ${listener} listener`, async () => {

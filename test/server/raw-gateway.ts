@@ -91,16 +91,17 @@ export function parseAnswer(text: string, closed: boolean): RawAnswer {
 }
 
 /**
- * Sends bytes as they are, in one write, and returns the answer once the server has closed the
- * connection (or after `waitMs`, with `closed: false`). The client never half-closes first: a
+ * Sends bytes as they are, in one write, to the runtime listener (or `url`) and returns the answer
+ * once the server has closed the connection (or after 5 s, with `closed: false`). The client never half-closes first: a
  * half-closed client counts as gone.
  */
 export async function rawExchange(
   gateway: RawGateway,
   request: string | Buffer,
-  waitMs = 5000,
+  url = gateway.runtimeUrl,
 ): Promise<RawAnswer> {
-  const socket = await connectTls(gateway.runtimeUrl, gateway.env.gateway.certificate)
+  const waitMs = 5000
+  const socket = await connectTls(url, gateway.env.gateway.certificate)
   return new Promise((resolve) => {
     const chunks: Buffer[] = []
     const done = (closed: boolean) => {
