@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { type ErrorCode, FlowgateError } from './errors.ts'
-import { errorBody } from './http-error.ts'
+import { renderError } from './http-error.ts'
 
 /** How long a refused connection may take to read the answer and close before it is destroyed. */
 const lingerMs = 1000
@@ -30,17 +30,13 @@ function errorCodeOf(code: string | undefined): ErrorCode | null {
 }
 
 function rawAnswer(code: ErrorCode, hsts: string): string {
-  const error = new FlowgateError(code)
-  const body = errorBody(error)
-  return (
-    `HTTP/1.1 ${error.status} ${STATUS_CODES[error.status]}\r\n` +
-    'content-type: application/json\r\n' +
-    `content-length: ${Buffer.byteLength(body)}\r\n` +
-    'cache-control: no-store\r\n' +
-    'connection: close\r\n' +
-    (hsts === '' ? '' : `strict-transport-security: ${hsts}\r\n`) +
-    `\r\n${body}`
-  )
+  const { status, headers, body } = renderError(new FlowgateError(code), {
+    headers:
+      hsts === '' ? { connection: 'close' } : { connection: 'close', 'strict-transport-security': hsts },
+  })
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n`
+  for (const name in headers) head += `${name}: ${headers[name]}\r\n`
+  return `${head}\r\n${body}`
 }
 
 /** A socket with node:http's in-flight response, which it keeps on `_httpMessage`. */
