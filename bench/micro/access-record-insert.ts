@@ -2,42 +2,33 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import BetterSqlite3 from 'better-sqlite3'
-import { Migrator } from 'kysely/migration'
-import {
-  decodeAccessRecords,
-  type EncodedAccessRecords,
-  encodeAccessRecords,
-} from '../../src/store/access-record-batch.ts'
-import {
-  migrationLockTable,
-  migrationProvider,
-  migrationTable,
-} from '../../src/store/migrations/migrations.ts'
+import { type EncodedAccessRecords, encodeAccessRecords } from '../../src/store/access-record-batch.ts'
 import { openStore } from '../../src/store/open-store.ts'
-import { openSqliteDatabase } from '../../src/store/sqlite/sqlite-database.ts'
-import type { Store } from '../../src/store/types.ts'
 import { median } from '../lib/stats.ts'
 import { accessRecordBatch, type RecordMix } from './access-records.ts'
 
-const usage = `Usage: node bench/micro/access-record-insert.ts [BATCH [BATCHES]] [--grid]
+const usage = `Usage: node bench/micro/access-record-insert.ts [BATCH [BATCHES]] [--grid] [--postgres URL]
 
-  BATCH     records per batch (default 100, accessLog.batchSize's default)
-  BATCHES   batches measured per case (default 400; the first quarter is warm-up)
-  --grid    instead: 100, 500 and 1,000 records per batch
+  BATCH       records per batch (default 100, accessLog.batchSize's default)
+  BATCHES     batches measured per case (default 400; the first quarter is warm-up)
+  --grid      instead: 100, 500 and 1,000 records per batch
+  --postgres  a PostgreSQL database to write to instead of temporary SQLite files (migrated, and
+              its access records deleted before each case; use an empty database)
 
-  What the access-record worker's write costs, side by side on SQLite files of their own, for one
-  partner and one flow (the load test's traffic) and for 50 partners and 20 flows, each case three
-  times, interleaved (the figure is the median): "blocks × N" is store.insertAccessRecordBatches
-  with N batches as the worker is posted them, in one transaction (one block row and its key rows
-  per batch; the worker commits the batches of its commit interval together, up to 16); "rows" is
-  the schema of migration 0001 and the write of then (one row per record with indexes on time,
-  partner and flow, one prepared INSERT per record, one transaction per batch, decoded from the
-  same batch).`
+  What the access-record worker's write costs (CPU per record, and wall time per transaction),
+  for one partner and one flow (the load test's traffic) and for 50 partners and 20 flows, each
+  case three times, interleaved (the figure is the median): "rows × N" is
+  store.insertAccessRecordBatches with N batches as the worker is posted them, in one transaction
+  (the worker commits the batches of its commit interval together, up to 16), each record a row of
+  access_records, written several rows to an INSERT.`
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { grid: { type: 'boolean', default: false }, help: { type: 'boolean', default: false } },
+  options: {
+    grid: { type: 'boolean', default: false },
+    postgres: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
 })
 if (values.help) {
   console.log(usage)
@@ -89,46 +80,14 @@ async function timed(fn: () => Promise<unknown>): Promise<Timing> {
 const dataDir = await mkdtemp(join(tmpdir(), 'flowgate-bench-insert-'))
 let storeCount = 0
 
-const retained: unknown[] = []
-
-/** The write of before migration 0002, on a database migrated to 0001 only. */
-async function rowsWriter(): Promise<{
-  write: (batch: EncodedAccessRecords) => void
-  close: () => Promise<void>
-}> {
-  const dir = join(dataDir, `rows-${storeCount++}`)
-  const { db, dialect } = openSqliteDatabase(dir)
-  const migrator = new Migrator({
-    db,
-    provider: migrationProvider('sqlite'),
-    migrationTableName: migrationTable,
-    migrationLockTableName: migrationLockTable,
+/** A store of its own for each case: a new SQLite file, or the PostgreSQL database emptied. */
+async function rowsStore() {
+  const store = await openStore({
+    url: values.postgres ?? '',
+    dataDir: join(dataDir, `rows-${storeCount++}`),
   })
-  const { error } = await migrator.migrateTo('0001-initial')
-  if (error !== undefined) throw error
-  await dialect.close(db)
-  const database = new BetterSqlite3(join(dir, 'flowgate.db'))
-  database.exec('pragma journal_mode = WAL; pragma synchronous = NORMAL;')
-  const insert = database.prepare(
-    'insert into access_records (time, correlation_id, client_id, instance_id, flow, method, path, status, upstream_status, bytes_in, bytes_out, duration_ms, upstream_duration_ms, reason, source_address) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-  )
-  // better-sqlite3 12 on Node 24 aborts when the collector finalises a Statement (docs/store.md):
-  // the connection and its statement stay referenced for the life of the process.
-  retained.push(database, insert)
-  const write = database.transaction((batch: EncodedAccessRecords) => {
-    for (const record of decodeAccessRecords(batch)) insert.run(Object.values(record))
-  }).immediate
-  return {
-    write,
-    close: async () => {
-      database.close()
-    },
-  }
-}
-
-async function blocksStore(): Promise<Store> {
-  const store = await openStore({ url: '', dataDir: join(dataDir, `blocks-${storeCount++}`) })
   await store.migrate()
+  if (values.postgres !== undefined) await store.deleteAccessRecordsBefore(Number.MAX_SAFE_INTEGER)
   return store
 }
 
@@ -149,7 +108,9 @@ async function measure(
 }
 
 try {
-  console.log(`SQLite, ${batches} batches per case, three runs of each case interleaved (median)`)
+  console.log(
+    `${values.postgres === undefined ? 'SQLite' : 'PostgreSQL'}, ${batches} batches per case, three runs of each case interleaved (median)`,
+  )
   for (const size of values.grid ? [100, 500, 1000] : [batchSize]) {
     for (const [label, mix] of [
       ['1 partner, 1 flow', { partners: 1, flows: 1 }],
@@ -165,29 +126,18 @@ try {
         }>
         readonly runs: Summary[]
       }
-      const cases: Case[] = [
-        {
-          name: 'rows',
-          group: 1,
-          open: async () => {
-            const rows = await rowsWriter()
-            return { write: ([batch]) => rows.write(batch as EncodedAccessRecords), close: rows.close }
-          },
-          runs: [],
+      const cases: Case[] = [1, 4, 16].map((group) => ({
+        name: `rows × ${group}`,
+        group,
+        open: async () => {
+          const store = await rowsStore()
+          return {
+            write: (batches: EncodedAccessRecords[]) => store.insertAccessRecordBatches(batches),
+            close: () => store.close(),
+          }
         },
-        ...[1, 4, 16].map((group) => ({
-          name: `blocks × ${group}`,
-          group,
-          open: async () => {
-            const store = await blocksStore()
-            return {
-              write: (batches: EncodedAccessRecords[]) => store.insertAccessRecordBatches(batches),
-              close: () => store.close(),
-            }
-          },
-          runs: [],
-        })),
-      ]
+        runs: [],
+      }))
       for (let run = 0; run < 3; run++) {
         for (const entry of cases) {
           const writer = await entry.open()

@@ -26,17 +26,17 @@ const variants: Variant[] = [
       for (const r of batch) {
         values.push(r.time, r.correlationId, r.clientId, r.instanceId, r.flow, r.method, r.path, r.status)
         values.push(r.upstreamStatus, r.bytesIn, r.bytesOut, r.durationMs, r.upstreamDurationMs, r.reason)
-        values.push(r.sourceAddress)
+        values.push(r.sourceAddress, r.mplId)
       }
       return values
     },
-    receive: `(() => { const out = new Array(data.length / 15); for (let i = 0, n = 0; i < data.length; i += 15, n++) out[n] = { time: data[i], correlationId: data[i+1], clientId: data[i+2], instanceId: data[i+3], flow: data[i+4], method: data[i+5], path: data[i+6], status: data[i+7], upstreamStatus: data[i+8], bytesIn: data[i+9], bytesOut: data[i+10], durationMs: data[i+11], upstreamDurationMs: data[i+12], reason: data[i+13], sourceAddress: data[i+14] }; return out })()`,
+    receive: `(() => { const out = new Array(data.length / 16); for (let i = 0, n = 0; i < data.length; i += 16, n++) out[n] = { time: data[i], correlationId: data[i+1], clientId: data[i+2], instanceId: data[i+3], flow: data[i+4], method: data[i+5], path: data[i+6], status: data[i+7], upstreamStatus: data[i+8], bytesIn: data[i+9], bytesOut: data[i+10], durationMs: data[i+11], upstreamDurationMs: data[i+12], reason: data[i+13], sourceAddress: data[i+14], mplId: data[i+15] }; return out })()`,
   },
   {
     name: 'one string + Float64Array',
     send: encodeAccessRecords,
     transfer: true,
-    receive: `(() => { const { text, numbers } = data; let at = 0; const s = (len) => { if (len < 0) return null; const v = text.slice(at, at + len); at += len; return v }; const n = (v) => Number.isNaN(v) ? null : v; const out = new Array(numbers.length / 15); for (let i = 0, k = 0; i < numbers.length; i += 15, k++) out[k] = { time: numbers[i], correlationId: s(numbers[i+1]), clientId: s(numbers[i+2]), instanceId: s(numbers[i+3]), flow: s(numbers[i+4]), method: s(numbers[i+5]), path: s(numbers[i+6]), status: numbers[i+7], upstreamStatus: n(numbers[i+8]), bytesIn: numbers[i+9], bytesOut: numbers[i+10], durationMs: numbers[i+11], upstreamDurationMs: n(numbers[i+12]), reason: s(numbers[i+13]), sourceAddress: s(numbers[i+14]) }; return out })()`,
+    receive: `(() => { const { text, numbers } = data; let at = 0; const s = (len) => { if (len < 0) return null; const v = text.slice(at, at + len); at += len; return v }; const n = (v) => Number.isNaN(v) ? null : v; const out = new Array(numbers.length / 16); for (let i = 0, k = 0; i < numbers.length; i += 16, k++) out[k] = { time: numbers[i], correlationId: s(numbers[i+1]), clientId: s(numbers[i+2]), instanceId: s(numbers[i+3]), flow: s(numbers[i+4]), method: s(numbers[i+5]), path: s(numbers[i+6]), status: numbers[i+7], upstreamStatus: n(numbers[i+8]), bytesIn: numbers[i+9], bytesOut: numbers[i+10], durationMs: numbers[i+11], upstreamDurationMs: n(numbers[i+12]), reason: s(numbers[i+13]), sourceAddress: s(numbers[i+14]), mplId: s(numbers[i+15]) }; return out })()`,
   },
   { name: 'JSON text', send: (batch) => JSON.stringify(batch), receive: 'JSON.parse(data)' },
 ]

@@ -32,5 +32,6 @@ export function accessRecordBatch(count: number, mix: RecordMix = {}): AccessRec
     upstreamDurationMs: 2,
     reason: n % 10 === 0 ? 'ERR_TOKEN_EXPIRED' : null,
     sourceAddress: `192.0.2.${n % 250}`,
+    mplId: n % 4 === 0 ? null : `AGVfDkmDx4bqZ0tY1l9lq3zN${String(n % 10_000).padStart(4, '0')}`,
   }))
 }

@@ -260,6 +260,7 @@ export const accessRecordSchema = {
     'upstreamDurationMs',
     'reason',
     'sourceAddress',
+    'mplId',
   ],
   properties: {
     time,
@@ -277,6 +278,7 @@ export const accessRecordSchema = {
     upstreamDurationMs: { type: ['number', 'null'] },
     reason: { ...nullableString, description: 'Error code of a rejection; null when forwarded.' },
     sourceAddress: nullableString,
+    mplId: { ...nullableString, description: "CPI's SAP_MessageProcessingLogID from the upstream's answer." },
   },
 } as const
 

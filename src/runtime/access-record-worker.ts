@@ -1,10 +1,10 @@
 /**
  * The access-record worker thread (started by access-record-writer.ts): opens its own connection
- * to the store the main thread has already migrated, and stores the batches it is sent as they
- * are (one block each, without decoding them). Batches are committed in groups: the first batch
- * to arrive starts the commit interval, and every batch that arrives until it ends goes into the
- * same transaction (at most maxBatchesPerCommit), so a page of the key index that every batch
- * touches is written once a commit instead of once a batch (docs/performance.md). Each commit is
+ * to the store the main thread has already migrated, and writes the batches it is sent as rows of
+ * `access_records`, bound straight from their encoded form. Batches are committed in groups: the
+ * first batch to arrive starts the commit interval, and every batch that arrives until it ends goes
+ * into the same transaction (at most maxBatchesPerCommit), so the index pages that every batch
+ * touches (a partner's, a flow's) are written once a commit instead of once a batch. Each commit is
  * acknowledged by one message, the highest batch id written — every answer wakes the gateway's
  * event loop. A group the store refuses for its data is written again batch by batch, so only the
  * batch at fault is refused; an unavailable store refuses the whole group. The retention job's

@@ -178,6 +178,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   upstreamStartedAt = 0
   upstreamDurationMs: number | null = null
   reason: string | null = null
+  /** CPI's SAP_MessageProcessingLogID from the upstream's answer. */
+  mplId: string | null = null
   controller: Dispatcher.DispatchController | null = null
   authorization: string | null = null
   /** A body of declared length read whole before forwarding (small, or replayable), or null. */
@@ -468,6 +470,8 @@ class Exchange implements Dispatcher.DispatchHandler {
       }
     }
     this.status = statusCode
+    const mplId = headers.sap_messageprocessinglogid
+    this.mplId = typeof mplId === 'string' ? mplId : null
     const length = headers['content-length']
     this.responseLength = typeof length === 'string' ? Number(length) : -1
     this.res.writeHead(statusCode, clientResponseHeaders(headers, this.ctx.correlationId, this.state.hsts))
@@ -590,6 +594,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       upstreamDurationMs: this.upstreamDurationMs === null ? null : Math.round(this.upstreamDurationMs),
       reason: this.reason,
       sourceAddress: this.ctx.clientAddress,
+      mplId: this.mplId,
     })
   }
 }

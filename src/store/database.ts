@@ -109,24 +109,25 @@ export interface ChangesTable {
   time: number
 }
 
-/** One batch of access records (access-record-batch.ts), as the access-record worker wrote it. */
-export interface AccessRecordBlocksTable {
+/** One row per runtime call (docs/store.md, *Access records*). */
+export interface AccessRecordsTable {
   id: Generated<number>
-  first_time: number
-  last_time: number
-  record_count: number
-  /** Records older than this are deleted (retention, for a block that spans its cutoff). */
-  cutoff: number
-  /** How many of the block's records are older than `cutoff`. */
-  removed: number
-  records: Buffer
-}
-
-/** One row per partner (`c:`), flow (`f:`) and status (`s:`) a block holds, with the block's last_time. */
-export interface AccessRecordKeysTable {
-  key: string
-  last_time: number
-  block_id: number
+  time: number
+  correlation_id: string
+  client_id: string | null
+  instance_id: string | null
+  flow: string | null
+  method: string
+  path: string
+  status: number
+  upstream_status: number | null
+  bytes_in: number
+  bytes_out: number
+  duration_ms: number
+  upstream_duration_ms: number | null
+  reason: string | null
+  source_address: string | null
+  mpl_id: string | null
 }
 
 export interface Database {
@@ -140,6 +141,5 @@ export interface Database {
   connections: ConnectionsTable
   audit_events: AuditEventsTable
   changes: ChangesTable
-  access_record_blocks: AccessRecordBlocksTable
-  access_record_keys: AccessRecordKeysTable
+  access_records: AccessRecordsTable
 }

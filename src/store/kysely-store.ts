@@ -3,17 +3,7 @@ import { type Kysely, sql, type Transaction } from 'kysely'
 import { Migrator } from 'kysely/migration'
 import { auditHash, genesisHash } from '../audit/chain.ts'
 import { FlowgateError, isFlowgateError } from '../lib/errors.ts'
-import {
-  accessRecordBlock,
-  accessRecordsOfBlock,
-  clientKey,
-  countAccessRecordsInTime,
-  decodeAccessRecords,
-  type EncodedAccessRecords,
-  encodeAccessRecords,
-  flowKey,
-  statusKey,
-} from './access-record-batch.ts'
+import { accessRecordOperations } from './access-record-store.ts'
 import type { Database } from './database.ts'
 import { migrationLockTable, migrationProvider, migrationTable } from './migrations/migrations.ts'
 import { decodeCursor, encodeCursor, pageLimit } from './paging.ts'
@@ -34,7 +24,6 @@ import {
 } from './rows.ts'
 import type { StoreDialect } from './store-dialect.ts'
 import type {
-  AccessRecord,
   AuditEvent,
   Change,
   ChangeKind,
@@ -46,31 +35,6 @@ import type {
 
 /** Runs `fn` in a transaction that holds the dialect's write lock. */
 type Writer = <T>(fn: (tx: Transaction<Database>) => Promise<T>) => Promise<T>
-
-/** Key rows per INSERT on PostgreSQL: 3 parameters each, well under its 65,535. */
-const keysPerInsert = 1000
-
-/**
- * Blocks read per query round trip, and deleted per statement by retention (about 100 records each,
- * so SQLite's write lock is released between statements).
- */
-const blocksPerRead = 32
-const deleteBlockBatch = 100
-
-/** Where a record stands in the newest-first order: its time, its block, its place in the block. */
-type AccessRecordPosition = [time: number, block: number, index: number]
-
-interface FoundAccessRecord {
-  readonly position: AccessRecordPosition
-  readonly record: AccessRecord
-}
-
-function comparePositions(a: AccessRecordPosition, b: AccessRecordPosition): number {
-  return a[0] - b[0] || a[1] - b[1] || a[2] - b[2]
-}
-
-const newestFirst = (a: FoundAccessRecord, b: FoundAccessRecord): number =>
-  comparePositions(b.position, a.position)
 
 const changesPageLimit = 1000
 
@@ -630,69 +594,6 @@ export interface KyselyStoreOptions {
 /** The one implementation of the store over both dialects. */
 export function createKyselyStore(options: KyselyStoreOptions): Store {
   const { db, dialect } = options
-  /** SQL of the block and key INSERTs of `dialect.insertWithChildren`, compiled by the first insert. */
-  let blockInserts: { block: string; key: string } | undefined
-
-  /**
-   * Stores each batch as one block with its key rows, all batches in one transaction: every block
-   * or none. Each block is built (and its batch checked) before anything is written.
-   */
-  async function insertAccessRecordBlocks(batches: readonly EncodedAccessRecords[]): Promise<void> {
-    // One transaction without the write lock: access records are not in the change log and must
-    // not wait behind administrative writes.
-    const rows = batches.map((batch) => {
-      const block = accessRecordBlock(batch)
-      return {
-        block,
-        row: {
-          first_time: block.firstTime,
-          last_time: block.lastTime,
-          record_count: block.count,
-          cutoff: block.firstTime,
-          removed: 0,
-          records: block.data,
-        },
-      }
-    })
-    const first = rows[0]
-    if (first === undefined) return
-    const insertWithChildren = dialect.insertWithChildren
-    if (insertWithChildren !== undefined) {
-      // In-process SQLite has no round trip to save: two prepared statements on the raw connection
-      // cost a fraction of Kysely building, binding and awaiting them. The SQL is compiled once;
-      // Kysely's connection is held meanwhile so no Kysely transaction is open.
-      blockInserts ??= {
-        block: db.insertInto('access_record_blocks').values(first.row).compile().sql,
-        key: db.insertInto('access_record_keys').values({ key: '', last_time: 0, block_id: 0 }).compile().sql,
-      }
-      const { block: blockSql, key: keySql } = blockInserts
-      const parents = rows.map(({ block, row }) => ({
-        parent: Object.values(row),
-        children: block.keys.map((key) => [key, block.lastTime]),
-      }))
-      await db.connection().execute(async () => insertWithChildren(blockSql, keySql, parents))
-      return
-    }
-    await db.transaction().execute(async (tx) => {
-      for (const { block, row } of rows) {
-        const { id } = await tx
-          .insertInto('access_record_blocks')
-          .values(row)
-          .returning('id')
-          .executeTakeFirstOrThrow()
-        for (let start = 0; start < block.keys.length; start += keysPerInsert) {
-          await tx
-            .insertInto('access_record_keys')
-            .values(
-              block.keys
-                .slice(start, start + keysPerInsert)
-                .map((key) => ({ key, last_time: block.lastTime, block_id: id })),
-            )
-            .execute()
-        }
-      }
-    })
-  }
   const now = options.now ?? Date.now
   // Marks code running inside one of this store's transactions (see `guard`).
   const inTransaction = new AsyncLocalStorage<{ active: boolean }>()
@@ -759,7 +660,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
    * Wraps every operation so driver errors surface as FlowgateErrors, on the store and in
    * transactions; the store's own operations also refuse to run inside one of its transactions.
    */
-  function translateAll(operations: StoreOperations, guarded: boolean): StoreOperations {
+  function translateAll<T extends object>(operations: T, guarded: boolean): T {
     const wrapped: Record<string, unknown> = {}
     for (const [name, operation] of Object.entries(operations) as [
       string,
@@ -780,7 +681,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
               }
             }
     }
-    return wrapped as unknown as StoreOperations
+    return wrapped as T
   }
 
   const bindings: Bindings = { dialect, now, iterateAuditEvents: iterate }
@@ -884,164 +785,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
         count(await db.deleteFrom('changes').where('time', '<', time).executeTakeFirst()),
       ),
 
-    insertAccessRecords: (records) =>
-      translated('insertAccessRecords', async () => {
-        if (records.length > 0) await insertAccessRecordBlocks([encodeAccessRecords(records)])
-      }),
-
-    insertAccessRecordBatches: (batches) =>
-      translated('insertAccessRecordBatches', async () => insertAccessRecordBlocks(batches)),
-
-    queryAccessRecords: (query) =>
-      translated('queryAccessRecords', async () => {
-        const limit = pageLimit(query.limit)
-        const cursor =
-          query.cursor !== undefined && query.cursor !== null
-            ? (decodeCursor('access', query.cursor, 3) as AccessRecordPosition)
-            : undefined
-        const { from, to, clientId, flow, status } = query
-        // Blocks are selected by one key; every filter is checked on each record.
-        const key =
-          clientId !== undefined
-            ? clientKey(clientId)
-            : flow !== undefined
-              ? flowKey(flow)
-              : status !== undefined
-                ? statusKey(status)
-                : undefined
-        const found: FoundAccessRecord[] = []
-        const keep = limit + 1
-        let after: { lastTime: number; id: number } | undefined
-        scan: for (;;) {
-          const blocks = await db
-            .selectFrom('access_record_blocks as b')
-            .$if(key !== undefined, (select) =>
-              select
-                .innerJoin('access_record_keys as k', (join) =>
-                  join.onRef('k.block_id', '=', 'b.id').onRef('k.last_time', '=', 'b.last_time'),
-                )
-                .where('k.key', '=', key as string),
-            )
-            .select(['b.id', 'b.last_time', 'b.cutoff', 'b.records'])
-            .$if(cursor !== undefined, (select) =>
-              select.where('b.first_time', '<=', (cursor as AccessRecordPosition)[0]),
-            )
-            .$if(to !== undefined, (select) => select.where('b.first_time', '<', to as number))
-            .$if(from !== undefined, (select) => select.where('b.last_time', '>=', from as number))
-            .$if(after !== undefined, (select) => {
-              const { lastTime, id } = after as { lastTime: number; id: number }
-              const [last, block] =
-                key === undefined ? ['b.last_time', 'b.id'] : ['k.last_time', 'k.block_id']
-              return select.where((eb) =>
-                eb.or([
-                  eb(sql.ref(last), '<', lastTime),
-                  eb.and([eb(sql.ref(last), '=', lastTime), eb(sql.ref(block), '<', id)]),
-                ]),
-              )
-            })
-            .orderBy(sql.ref(key === undefined ? 'b.last_time' : 'k.last_time'), 'desc')
-            .orderBy(sql.ref(key === undefined ? 'b.id' : 'k.block_id'), 'desc')
-            .limit(blocksPerRead)
-            .execute()
-          for (const block of blocks) {
-            if (found.length >= keep) {
-              found.sort(newestFirst)
-              found.length = keep
-              // Every later block's records are older than the page's last one.
-              if (block.last_time < (found[keep - 1] as FoundAccessRecord).position[0]) break scan
-            }
-            const records = decodeAccessRecords(accessRecordsOfBlock(block.records))
-            for (let index = 0; index < records.length; index++) {
-              const record = records[index] as AccessRecord
-              const { time } = record
-              if (time < block.cutoff) continue
-              if (from !== undefined && time < from) continue
-              if (to !== undefined && time >= to) continue
-              if (clientId !== undefined && record.clientId !== clientId) continue
-              if (flow !== undefined && record.flow !== flow) continue
-              if (status !== undefined && record.status !== status) continue
-              const position: AccessRecordPosition = [time, block.id, index]
-              if (cursor !== undefined && comparePositions(position, cursor) >= 0) continue
-              found.push({ position, record })
-            }
-          }
-          const last = blocks.at(-1)
-          if (last === undefined || blocks.length < blocksPerRead) break
-          after = { lastTime: last.last_time, id: last.id }
-        }
-        found.sort(newestFirst)
-        const page = found.slice(0, limit)
-        const lastFound = page.at(-1)
-        return {
-          items: page.map((item) => item.record),
-          next:
-            found.length > limit && lastFound !== undefined
-              ? encodeCursor('access', lastFound.position)
-              : null,
-        }
-      }),
-
-    deleteAccessRecordsBefore: (time) =>
-      translated('deleteAccessRecordsBefore', async () => {
-        let deleted = 0
-        // A block that spans the cutoff keeps its newer records: the older ones are marked deleted.
-        const spanning = await db
-          .selectFrom('access_record_blocks')
-          .select(['id', 'cutoff', 'records'])
-          .where('first_time', '<', time)
-          .where('last_time', '>=', time)
-          .where('cutoff', '<', time)
-          .execute()
-        for (const block of spanning) {
-          const older = countAccessRecordsInTime(accessRecordsOfBlock(block.records), block.cutoff, time)
-          // Another node's retention run may have moved the cutoff meanwhile; then it counted them.
-          const updated = await db
-            .updateTable('access_record_blocks')
-            .set((eb) => ({ cutoff: time, removed: eb('removed', '+', older) }))
-            .where('id', '=', block.id)
-            .where('cutoff', '=', block.cutoff)
-            .executeTakeFirst()
-          if (count(updated) === 1) deleted += older
-        }
-        for (;;) {
-          const gone = await db
-            .deleteFrom('access_record_blocks')
-            .where('id', 'in', (eb) =>
-              eb
-                .selectFrom('access_record_blocks')
-                .select('id')
-                .where('last_time', '<', time)
-                .limit(deleteBlockBatch),
-            )
-            .returning(['record_count', 'removed'])
-            .execute()
-          for (const block of gone) deleted += block.record_count - block.removed
-          if (gone.length < deleteBlockBatch) break
-        }
-        // Keys carry their block's last_time, so those of the blocks just deleted go by it. Keys left
-        // by an interrupted run go with the next; a query never reaches them without their block.
-        // The key rows are ordered by key first: one range of the primary key per distinct key, each
-        // found by a seek, so a run reads what it deletes instead of every key row that stays.
-        let key: string | undefined = ''
-        while (key !== undefined) {
-          const next: { key: string } | undefined = await db
-            .selectFrom('access_record_keys')
-            .select('key')
-            .where('key', '>', key)
-            .orderBy('key')
-            .limit(1)
-            .executeTakeFirst()
-          key = next?.key
-          if (key !== undefined) {
-            await db
-              .deleteFrom('access_record_keys')
-              .where('key', '=', key)
-              .where('last_time', '<', time)
-              .execute()
-          }
-        }
-        return deleted
-      }),
+    ...translateAll(accessRecordOperations(db), true),
 
     close: async () => {
       await db.destroy()

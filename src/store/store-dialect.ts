@@ -19,25 +19,8 @@ export interface StoreDialect {
   classifyError(error: unknown): StoreErrorKind | undefined
   /** Where the database is, for error details (never credentials). */
   readonly location: string
-  /**
-   * SQLite only: inserts parent rows, each with its children, in one `BEGIN IMMEDIATE` transaction
-   * on the raw connection, synchronously, all or nothing. Each child row's parameters are followed
-   * by its parent's new id. The caller holds Kysely's connection, so no Kysely transaction is open
-   * on it meanwhile. Used for access-record blocks and their keys, the store's only bulk write.
-   */
-  readonly insertWithChildren?: (
-    parentSql: string,
-    childSql: string,
-    rows: readonly ParentWithChildren[],
-  ) => void
   /** Releases anything the Kysely instance does not own. */
   close(db: Kysely<Database>): Promise<void>
-}
-
-/** One parent row's parameters and its children's (without the parent id, which is appended). */
-export interface ParentWithChildren {
-  readonly parent: readonly unknown[]
-  readonly children: readonly (readonly unknown[])[]
 }
 
 export type StoreErrorKind = 'unique' | 'foreign-key' | 'unavailable'

@@ -9,7 +9,7 @@
  * `BEGIN IMMEDIATE`, a transaction-level advisory lock on PostgreSQL), so a poller never skips one.
  */
 
-import type { EncodedAccessRecords } from './access-record-batch.ts'
+import type { AccessRecordOperations } from './access-record-store.ts'
 
 export type Plan = 'integration-flow' | 'api'
 export type KeyType = 'clientsecret' | 'certificate' | 'certificate_external'
@@ -135,6 +135,8 @@ export interface AccessRecord {
   /** Error code of a rejection (an ErrorCode), null when forwarded normally. */
   readonly reason: string | null
   readonly sourceAddress: string | null
+  /** CPI's `SAP_MessageProcessingLogID` from the upstream's answer, to find the call in CPI's monitor. */
+  readonly mplId: string | null
 }
 
 export interface AuditEventInput {
@@ -278,7 +280,7 @@ export interface StoreOperations {
   iterateAuditEvents(batchSize?: number): AsyncIterable<AuditEvent>
 }
 
-export interface Store extends StoreOperations {
+export interface Store extends StoreOperations, AccessRecordOperations {
   readonly dialect: 'sqlite' | 'postgres'
   /** Applies pending migrations under a lock (advisory lock on PostgreSQL). Idempotent. */
   migrate(): Promise<void>
@@ -299,19 +301,6 @@ export interface Store extends StoreOperations {
   changesSince(seq: number, limit?: number): Promise<Change[]>
   /** Removes change-log rows older than `time` (nodes only ever read recent ones). Returns the count. */
   deleteChangesBefore(time: number): Promise<number>
-
-  /**
-   * Access records are not part of the change log and are written in batches, each batch in one
-   * piece (all its records or none). The access-record worker hands over the encoded batches it is
-   * posted; the store keeps each in that form, as one block (docs/store.md, *Access records*), and
-   * writes the batches of one call in one transaction: all of them or none.
-   */
-  insertAccessRecords(records: readonly AccessRecord[]): Promise<void>
-  insertAccessRecordBatches(batches: readonly EncodedAccessRecords[]): Promise<void>
-  /** Newest first: by time, then in the order written. */
-  queryAccessRecords(query: AccessRecordQuery): Promise<Page<AccessRecord>>
-  /** Deletes the records older than `time`; returns how many. */
-  deleteAccessRecordsBefore(time: number): Promise<number>
 
   close(): Promise<void>
 }

@@ -368,6 +368,7 @@ describe('admin API endpoints', () => {
       upstreamDurationMs: n === 3 ? null : 4,
       reason: n === 3 ? 'ERR_INSUFFICIENT_SCOPE' : null,
       sourceAddress: '192.0.2.1',
+      mplId: null,
       ...overrides,
     })
     await backend.store.insertAccessRecords([1, 2, 3, 4, 5].map((n) => record(n)))

@@ -255,6 +255,7 @@ describe('flowgate CLI administrative commands', () => {
         upstreamDurationMs: n === 2 ? null : 5,
         reason: n === 2 ? 'ERR_INSUFFICIENT_SCOPE' : null,
         sourceAddress: '192.0.2.1',
+        mplId: null,
       })),
     )
     assert.deepEqual(await cli.run(['logs', '--from', frozenIso]), {

@@ -18,6 +18,7 @@ export function accessRecord(n: number, overrides: Partial<AccessRecord> = {}): 
     upstreamDurationMs: 2,
     reason: null,
     sourceAddress: '192.0.2.1',
+    mplId: null,
     ...overrides,
   }
 }

@@ -172,7 +172,7 @@ describe('access log', () => {
     })
     try {
       // The table disappears under the store's feet: every insert fails until it is back.
-      await admin.query('alter table access_record_blocks rename to access_record_blocks_away')
+      await admin.query('alter table access_records rename to access_records_away')
       for (let n = 1; n <= 8; n++) log.record(accessRecord(n))
       await log.flush()
       const during = log.stats()
@@ -185,7 +185,7 @@ describe('access log', () => {
       assert.equal(report?.dropped, 3)
       assert.equal(report?.buffered, 5)
 
-      await admin.query('alter table access_record_blocks_away rename to access_record_blocks')
+      await admin.query('alter table access_records_away rename to access_records')
       await log.flush()
       assert.deepEqual(log.stats(), {
         written: 5,
@@ -199,9 +199,7 @@ describe('access log', () => {
         [1, 2, 3, 4, 5].map((n) => accessRecord(n)),
       )
     } finally {
-      await admin
-        .query('alter table if exists access_record_blocks_away rename to access_record_blocks')
-        .catch(() => {})
+      await admin.query('alter table if exists access_records_away rename to access_records').catch(() => {})
       await admin.end()
       await log.close()
       await opened.drop()

@@ -27,6 +27,7 @@ function record(time: number, id: string): AccessRecord {
     upstreamDurationMs: 1,
     reason: null,
     sourceAddress: null,
+    mplId: null,
   }
 }
 

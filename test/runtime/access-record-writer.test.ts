@@ -86,7 +86,7 @@ describe('access-record batch encoding', () => {
     const encoded = encodeAccessRecords([accessRecord(1)])
     assert.throws(() => decodeAccessRecords({ text: encoded.text, numbers: encoded.numbers.subarray(1) }), {
       name: 'TypeError',
-      message: 'encoded access records: 14 numbers is not a multiple of 15',
+      message: 'encoded access records: 15 numbers is not a multiple of 16',
     })
     assert.throws(() => decodeAccessRecords({ text: `${encoded.text}x`, numbers: encoded.numbers }), {
       name: 'TypeError',
@@ -272,7 +272,7 @@ for (const backend of storeBackends()) {
         reportIntervalMs: 0,
       })
       try {
-        await ddl(opened, 'alter table access_record_blocks rename to access_record_blocks_away')
+        await ddl(opened, 'alter table access_records rename to access_records_away')
         for (let n = 1; n <= 3; n++) log.record(accessRecord(n))
         await log.flush()
         // One write when the batch filled, one more from flush(): both rejected by the worker.
@@ -281,9 +281,9 @@ for (const backend of storeBackends()) {
         assert.equal(report?.level, 50)
         assert.equal(report?.buffered, 3)
         const err = report?.err as { code: string; detail: string }
-        assert.match(err.detail, /^access-record worker: .*access_record_blocks/)
+        assert.match(err.detail, /^access-record worker: .*access_records/)
 
-        await ddl(opened, 'alter table access_record_blocks_away rename to access_record_blocks')
+        await ddl(opened, 'alter table access_records_away rename to access_records')
         const deadline = Date.now() + 10_000
         while (log.stats().written < 3) {
           // A PostgreSQL connection may still have the old table's plan: retry as the timer would.
@@ -380,7 +380,7 @@ for (const backend of storeBackends()) {
       try {
         await assert.rejects(writer.insertAccessRecords([accessRecord(1)]), (error) => {
           assert.ok(error instanceof FlowgateError)
-          assert.match(error.detail ?? '', /^access-record worker: .*access_record_blocks/)
+          assert.match(error.detail ?? '', /^access-record worker: .*access_records/)
           return true
         })
         assert.equal(await opened.store.isMigrated(), false)

@@ -46,6 +46,7 @@ describe('gateway shutdown and access records', () => {
       assert.equal(response.statusCode, 200)
       await closed
 
+      assert.equal(typeof response.headers.sap_messageprocessinglogid, 'string')
       const page = await opened.store.queryAccessRecords({ limit: 10, flow: '/slow' })
       assert.equal(page.items.length, 1)
       const record = page.items[0] as AccessRecord
@@ -68,6 +69,8 @@ describe('gateway shutdown and access records', () => {
           upstreamDurationMs: 0,
           reason: null,
           sourceAddress: '127.0.0.1',
+          // CPI's message-processing-log id, as the partner received it.
+          mplId: response.headers.sap_messageprocessinglogid,
         },
       )
       assert.ok(

@@ -7,6 +7,7 @@ import { Migrator } from 'kysely/migration'
 import { verifyAuditChain } from '../../src/audit/chain.ts'
 import { FlowgateError } from '../../src/lib/errors.ts'
 import { encodeAccessRecords } from '../../src/store/access-record-batch.ts'
+import { blockOfRecords } from '../../src/store/migrations/frozen/access-record-block-v1.ts'
 import {
   migrationLockTable,
   migrationProvider,
@@ -123,6 +124,7 @@ function accessRecord(index: number): AccessRecord {
     upstreamDurationMs: index % 7 === 0 ? null : 2,
     reason: index % 7 === 0 ? 'ERR_INSUFFICIENT_SCOPE' : null,
     sourceAddress: '192.0.2.1',
+    mplId: index % 3 === 0 ? null : `mpl-${index}`,
   }
 }
 
@@ -932,24 +934,33 @@ for (const backend of storeBackends()) {
     test('access records: the batches of one call are written together or not at all', async () => {
       const batches = [[accessRecord(30_001)], [accessRecord(30_002), accessRecord(30_003)]]
       // A batch that is malformed is refused before anything is written.
-      const malformed = { text: '', numbers: new Float64Array(15).fill(Number.NaN) }
+      const malformed = { text: '', numbers: new Float64Array(16).fill(Number.NaN) }
       await assert.rejects(
         store.insertAccessRecordBatches([encodeAccessRecords(batches[0] ?? []), malformed]),
         { name: 'TypeError', message: 'encoded access records: record 0 lacks field 0' },
       )
       assert.deepEqual(await store.queryAccessRecords({}), { items: [], next: null })
 
-      // A database error part-way (the key rows' table is gone) rolls back the blocks written before it.
+      // A database error part-way (the last row is refused) rolls back the rows written before it.
       const { db, dialect } =
         opened.url === ''
           ? openSqliteDatabase(opened.dataDir)
           : await openPostgresDatabase({ url: opened.url, poolSize: 1 })
       try {
-        await sql`alter table access_record_keys rename to access_record_keys_away`.execute(db)
+        if (opened.url === '') {
+          await sql`create trigger refuse before insert on access_records when new.correlation_id = 'c-30003' begin select raise(abort, 'refused'); end`.execute(
+            db,
+          )
+        } else {
+          await sql`alter table access_records add constraint refuse check (correlation_id <> 'c-30003')`.execute(
+            db,
+          )
+        }
         await assert.rejects(
           store.insertAccessRecordBatches(batches.map((batch) => encodeAccessRecords(batch))),
         )
-        await sql`alter table access_record_keys_away rename to access_record_keys`.execute(db)
+        if (opened.url === '') await sql`drop trigger refuse`.execute(db)
+        else await sql`alter table access_records drop constraint refuse`.execute(db)
       } finally {
         await db.destroy()
         await dialect.close(db)
@@ -967,16 +978,25 @@ for (const backend of storeBackends()) {
       assert.deepEqual(await store.queryAccessRecords({}), { items: written, next: null })
     })
 
-    test('access records: retention seeks the expired key rows and spanning blocks instead of scanning', async () => {
+    test('access records: every filter and retention reads through an index', async () => {
       const { db, dialect } =
         opened.url === ''
           ? openSqliteDatabase(opened.dataDir)
           : await openPostgresDatabase({ url: opened.url, poolSize: 1 })
-      // The statements of deleteAccessRecordsBefore that must not read what stays.
-      const statements = [
-        sql`select key from access_record_keys where key > ${'c:a'} order by key limit 1`,
-        sql`delete from access_record_keys where key = ${'c:a'} and last_time < ${frozen}`,
-        sql`select id, cutoff, records from access_record_blocks where first_time < ${frozen} and last_time >= ${frozen} and cutoff < ${frozen}`,
+      const newest = sql`order by time desc, id desc limit 101`
+      const statements: Array<[ReturnType<typeof sql>, RegExp]> = [
+        [sql`select * from access_records ${newest}`, /access_records_time/],
+        [sql`select * from access_records where client_id = ${'c'} ${newest}`, /access_records_client/],
+        [sql`select * from access_records where flow = ${'/f'} ${newest}`, /access_records_flow/],
+        [sql`select * from access_records where status = ${500} ${newest}`, /access_records_status/],
+        [
+          sql`select * from access_records where client_id = ${'c'} and time >= ${frozen} and time < ${frozen + 1000} and (time, id) < (${frozen + 10}, ${5}) ${newest}`,
+          /access_records_client/,
+        ],
+        [
+          sql`delete from access_records where id in (select id from access_records where time < ${frozen} limit 2000)`,
+          /access_records_time/,
+        ],
       ]
       try {
         const plans = await db.connection().execute(async (connection) => {
@@ -985,7 +1005,7 @@ for (const backend of storeBackends()) {
             await sql`set enable_seqscan = off`.execute(connection)
           }
           const explained: string[] = []
-          for (const statement of statements) {
+          for (const [statement] of statements) {
             const { rows } =
               opened.url === ''
                 ? await sql<Record<string, string>>`explain query plan ${statement}`.execute(connection)
@@ -994,18 +1014,13 @@ for (const backend of storeBackends()) {
           }
           return explained
         })
-        // SQLite: SEARCH … USING PRIMARY KEY; PostgreSQL: an index or bitmap index scan on it.
-        const primaryKey =
-          opened.url === ''
-            ? /USING PRIMARY KEY \(key/
-            : /Index (Only )?Scan (using|on) access_record_keys_pk/
-        assert.match(plans[0] ?? '', primaryKey, 'the next key is a seek')
-        assert.match(plans[1] ?? '', primaryKey, "a key's expired rows are one range")
-        assert.match(
-          plans[2] ?? '',
-          /access_record_blocks_first_time/,
-          'spanning blocks are found by their first time',
-        )
+        statements.forEach(([, index], n) => {
+          assert.match(plans[n] ?? '', index)
+          assert.doesNotMatch(
+            plans[n] ?? '',
+            /(^|\/ )SCAN access_records( \/|$)|Seq Scan|USE TEMP B-TREE|Sort/,
+          )
+        })
       } finally {
         await db.destroy()
         await dialect.close(db)
@@ -1017,8 +1032,8 @@ for (const backend of storeBackends()) {
         ...accessRecord(index),
         time: frozen + offset,
       })
-      // Each batch is one block (the first two written in one call); their time spans overlap, and
-      // times repeat across and within blocks.
+      // The first two batches are written in one call; their time spans overlap, and times repeat
+      // across and within batches.
       const first = [at(5, 1), at(1, 2), at(3, 3), at(3, 4)]
       const second = [at(4, 5), at(3, 6), at(6, 7)]
       const third = [at(2, 8), at(5, 9)]
@@ -1068,7 +1083,7 @@ for (const backend of storeBackends()) {
       assert.deepEqual(await store.queryAccessRecords({ flow: '/unknown' }), { items: [], next: null })
     })
 
-    test('access records: retention inside a block keeps its newer records and counts each record once', async () => {
+    test('access records: retention deletes by time, keeps newer records and counts each record once', async () => {
       const at = (offset: number, index: number): AccessRecord => ({
         ...accessRecord(index),
         time: frozen + offset,
@@ -1086,7 +1101,6 @@ for (const backend of storeBackends()) {
       })
       assert.equal(await store.deleteAccessRecordsBefore(frozen + 5), 0)
       assert.equal(await store.deleteAccessRecordsBefore(frozen + 15), 1)
-      // The first block goes whole now: only its one remaining record counts.
       assert.equal(await store.deleteAccessRecordsBefore(frozen + 21), 1)
       assert.deepEqual(await store.queryAccessRecords({}), { items: [at(30, 5)], next: null })
       assert.deepEqual(await store.queryAccessRecords({ clientId: 'client-even' }), { items: [], next: null })
@@ -1098,14 +1112,15 @@ for (const backend of storeBackends()) {
       assert.deepEqual(await store.queryAccessRecords({}), { items: [], next: null })
     })
 
-    test('access records: migrating a database that holds rows of records moves them into blocks', async () => {
+    test('access records: rows of the first schema survive every migration, blocks (0002) and back to rows (0004)', async () => {
       const unmigrated = await backend.open({ migrate: false, now: () => clock })
       try {
         const { db, dialect } =
           unmigrated.url === ''
             ? openSqliteDatabase(unmigrated.dataDir)
             : await openPostgresDatabase({ url: unmigrated.url, poolSize: 1 })
-        const records = Array.from({ length: 2500 }, (_, index) => accessRecord(index))
+        // The first schema had no message-processing-log id.
+        const records = Array.from({ length: 2500 }, (_, index) => ({ ...accessRecord(index), mplId: null }))
         try {
           const migrator = new Migrator({
             db,
@@ -1170,6 +1185,59 @@ for (const backend of storeBackends()) {
           },
         )
         assert.equal(await unmigrated.store.deleteAccessRecordsBefore(frozen + 1000), 2500)
+      } finally {
+        await unmigrated.drop()
+      }
+    })
+
+    test('access records: blocks (0002) become rows in write order, without what retention had cut off', async () => {
+      const unmigrated = await backend.open({ migrate: false, now: () => clock })
+      const at = (offset: number, index: number) => {
+        const { mplId: _mplId, ...record } = { ...accessRecord(index), time: frozen + offset }
+        return record
+      }
+      // Two blocks that overlap in time; retention had cut the first at frozen + 3.
+      const first = [at(1, 1), at(5, 2), at(3, 3), at(2, 4)]
+      const second = [at(4, 5), at(5, 6)]
+      try {
+        const { db, dialect } =
+          unmigrated.url === ''
+            ? openSqliteDatabase(unmigrated.dataDir)
+            : await openPostgresDatabase({ url: unmigrated.url, poolSize: 1 })
+        try {
+          const migrator = new Migrator({
+            db,
+            provider: migrationProvider(dialect.name),
+            migrationTableName: migrationTable,
+            migrationLockTableName: migrationLockTable,
+          })
+          assert.equal((await migrator.migrateTo('0003-access-record-blocks-first-time')).error, undefined)
+          for (const [records, cutoff, removed] of [
+            [first, frozen + 3, 2],
+            [second, frozen + 4, 0],
+          ] as const) {
+            const block = blockOfRecords(records)
+            await db
+              .insertInto('access_record_blocks' as never)
+              .values({
+                first_time: block.firstTime,
+                last_time: block.lastTime,
+                record_count: block.count,
+                cutoff,
+                removed,
+                records: block.data,
+              } as never)
+              .execute()
+          }
+        } finally {
+          await db.destroy()
+          await dialect.close(db)
+        }
+        await unmigrated.store.migrate()
+        assert.deepEqual(await unmigrated.store.queryAccessRecords({}), {
+          items: [at(5, 6), at(5, 2), at(4, 5), at(3, 3)].map((record) => ({ ...record, mplId: null })),
+          next: null,
+        })
       } finally {
         await unmigrated.drop()
       }

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely'
 import type { Migration } from 'kysely/migration'
-import { dialectColumns } from './columns.ts'
+import { dialectColumns } from './frozen/dialect-columns.ts'
 
 /** The roles every installation starts with; they cannot be deleted. */
 export const builtInRoles = [

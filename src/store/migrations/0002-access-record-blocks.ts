@@ -1,8 +1,7 @@
 import { type Kysely, sql } from 'kysely'
 import type { Migration } from 'kysely/migration'
-import { accessRecordBlock, encodeAccessRecords } from '../access-record-batch.ts'
-import type { AccessRecord } from '../types.ts'
-import { dialectColumns } from './columns.ts'
+import { blockOfRecords, type RecordV1 } from './frozen/access-record-block-v1.ts'
+import { dialectColumns } from './frozen/dialect-columns.ts'
 
 /** Rows of the old table moved per block: a block per 1,000 records, in the order they were written. */
 const rowsPerBlock = 1000
@@ -27,7 +26,7 @@ interface AccessRecordRow {
   source_address: string | null
 }
 
-function recordOfRow(row: AccessRecordRow): AccessRecord {
+function recordOfRow(row: AccessRecordRow): RecordV1 {
   return {
     time: row.time,
     correlationId: row.correlation_id,
@@ -48,9 +47,10 @@ function recordOfRow(row: AccessRecordRow): AccessRecord {
 }
 
 /**
- * Access records stored a batch to a row (docs/store.md, *Access records*): one row per record
+ * Access records stored a batch to a row: one row per record
  * with three indexes cost the access-record worker most of its CPU, on cores the gateway's event
- * loop shares (docs/performance.md). The records already written move into blocks, in id order.
+ * loop shares. The records already written move into blocks, in id order. (Migration 0004 turns
+ * the blocks back into rows, written several to a statement.)
  */
 export function accessRecordBlocks(dialect: 'sqlite' | 'postgres'): Migration {
   const { text, serial, serialType } = dialectColumns(dialect)
@@ -105,7 +105,7 @@ export function accessRecordBlocks(dialect: 'sqlite' | 'postgres'): Migration {
           .execute()
         if (rows.length === 0) break
         after = (rows.at(-1) as AccessRecordRow).id
-        const block = accessRecordBlock(encodeAccessRecords(rows.map(recordOfRow)))
+        const block = blockOfRecords(rows.map(recordOfRow))
         const { id } = await db
           .insertInto('access_record_blocks')
           .values({

@@ -13,7 +13,7 @@ import {
 } from 'kysely'
 import { FlowgateError } from '../../lib/errors.ts'
 import type { Database } from '../database.ts'
-import type { ParentWithChildren, StoreDialect, StoreErrorKind } from '../store-dialect.ts'
+import type { StoreDialect, StoreErrorKind } from '../store-dialect.ts'
 
 /**
  * How long a writer waits for another process's write lock before giving up. better-sqlite3 waits
@@ -120,17 +120,6 @@ export function openSqliteDatabase(dataDir: string): { db: Kysely<Database>; dia
   }
   const cached = statementCache(database)
   const db = new Kysely<Database>({ dialect: new ImmediateTransactionDialect(cached) })
-  // better-sqlite3's transaction wrapper, made once: `.immediate` begins with BEGIN IMMEDIATE.
-  const insertWithChildren = database.transaction(
-    (parentSql: string, childSql: string, rows: readonly ParentWithChildren[]) => {
-      const parent = cached.prepare(parentSql) as unknown as BetterSqlite3.Statement
-      const child = cached.prepare(childSql) as unknown as BetterSqlite3.Statement
-      for (const row of rows) {
-        const { lastInsertRowid } = parent.run(row.parent)
-        for (const values of row.children) child.run(...values, lastInsertRowid)
-      }
-    },
-  ).immediate
   return {
     db,
     dialect: {
@@ -140,7 +129,6 @@ export function openSqliteDatabase(dataDir: string): { db: Kysely<Database>; dia
       lockWrites: async () => {},
       boolean: (value) => (value ? 1 : 0),
       classifyError,
-      insertWithChildren,
       // Kysely closes the file only if a query ever ran; an open handle left to the garbage collector
       // can crash better-sqlite3's finaliser.
       close: async () => cached.close(),

@@ -1,6 +1,10 @@
 import { type ColumnDefinitionBuilder, sql } from 'kysely'
 
-/** Column definitions that differ between the two databases, for every migration to use alike. */
+/**
+ * FROZEN: column definitions that differ between the two databases, as the released migrations
+ * use them. Changing one would change what an old migration creates, so this file never changes
+ * and imports nothing of the live code; a new migration that needs another definition writes its own.
+ */
 export function dialectColumns(dialect: 'sqlite' | 'postgres') {
   return {
     /**
