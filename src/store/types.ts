@@ -9,7 +9,13 @@
  * `BEGIN IMMEDIATE`, a transaction-level advisory lock on PostgreSQL), so a poller never skips one.
  */
 
-import type { AccessRecordOperations } from './access-record-store.ts'
+import type { AccessRecordOperations } from './entities/access-records.ts'
+import type { AuditOperations } from './entities/audit.ts'
+import type { ChangeOperations } from './entities/changes.ts'
+import type { FlowOperations } from './entities/flows.ts'
+import type { InstanceOperations } from './entities/instances.ts'
+import type { RoleOperations } from './entities/roles.ts'
+import type { SigningKeyOperations } from './entities/signing-keys.ts'
 
 export type Plan = 'integration-flow' | 'api'
 export type KeyType = 'clientsecret' | 'certificate' | 'certificate_external'
@@ -207,80 +213,18 @@ export interface AuditQuery {
   readonly cursor?: string | null
 }
 
-/** Operations available both on the store and inside a transaction. */
-export interface StoreOperations {
-  listRoles(): Promise<Role[]>
-  getRole(name: string): Promise<Role | undefined>
-  createRole(role: Role): Promise<void>
-  /**
-   * Throws ERR_ROLE_IN_USE when an instance or flow still names it, ERR_ROLE_BUILT_IN for a built-in
-   * role. Returns false when absent.
-   */
-  deleteRole(name: string): Promise<boolean>
+/**
+ * Operations available both on the store and inside a transaction: one small interface per entity
+ * (src/store/entities/), each implemented once over both databases.
+ */
+export interface StoreOperations
+  extends RoleOperations,
+    InstanceOperations,
+    SigningKeyOperations,
+    FlowOperations,
+    AuditOperations {}
 
-  listInstances(): Promise<Instance[]>
-  getInstance(id: string): Promise<Instance | undefined>
-  getInstanceByName(name: string): Promise<Instance | undefined>
-  /** Throws ERR_ALREADY_EXISTS on a duplicate name. */
-  createInstance(instance: Instance): Promise<void>
-  /** Throws ERR_NOT_FOUND when absent (every update does), ERR_ALREADY_EXISTS when renamed onto another. */
-  updateInstance(instance: Instance): Promise<void>
-  /** Deletes the instance and its service keys. Returns false when absent. */
-  deleteInstance(id: string): Promise<boolean>
-
-  listServiceKeys(instanceId?: string): Promise<ServiceKey[]>
-  getServiceKey(id: string): Promise<ServiceKey | undefined>
-  getServiceKeyByName(instanceId: string, name: string): Promise<ServiceKey | undefined>
-  getServiceKeyByClientId(clientId: string): Promise<ServiceKey | undefined>
-  /** Throws ERR_ALREADY_EXISTS on a duplicate (instance, name) or client id, ERR_NOT_FOUND without its instance. */
-  createServiceKey(key: ServiceKey): Promise<void>
-  updateServiceKey(key: ServiceKey): Promise<void>
-  deleteServiceKey(id: string): Promise<boolean>
-  /**
-   * The next number for `!b<N>` in client ids (monotonic; a number is handed out again only when the
-   * transaction that drew it rolled back, so no committed key ever carried it).
-   */
-  nextKeyNumber(): Promise<number>
-
-  listSigningKeys(): Promise<SigningKey[]>
-  insertSigningKey(key: SigningKey): Promise<void>
-  updateSigningKey(key: SigningKey): Promise<void>
-  deleteSigningKey(kid: string): Promise<boolean>
-
-  /** Idempotent: revoking an already revoked jti changes nothing. */
-  revokeToken(token: RevokedToken): Promise<void>
-  /** Revoked tokens whose expiry is later than `now`. */
-  listRevokedTokens(now: number): Promise<RevokedToken[]>
-  getRevokedToken(jti: string): Promise<RevokedToken | undefined>
-  /** Deletes entries that expired before `before`; records no changes (every node checks `exp` itself). */
-  pruneRevokedTokens(before: number): Promise<number>
-
-  listFlows(): Promise<Flow[]>
-  getFlow(id: string): Promise<Flow | undefined>
-  getFlowByAddress(address: string): Promise<Flow | undefined>
-  /**
-   * Throws ERR_ALREADY_EXISTS for a taken address, ERR_UNKNOWN_ROLE / ERR_UNKNOWN_CONNECTION for a
-   * role or connection that does not exist (updateFlow too).
-   */
-  createFlow(flow: Flow): Promise<void>
-  updateFlow(flow: Flow): Promise<void>
-  deleteFlow(id: string): Promise<boolean>
-
-  listConnections(): Promise<UpstreamConnection[]>
-  getConnection(name: string): Promise<UpstreamConnection | undefined>
-  createConnection(connection: UpstreamConnection): Promise<void>
-  updateConnection(connection: UpstreamConnection): Promise<void>
-  /** Throws ERR_CONFLICT when a flow still uses it. */
-  deleteConnection(name: string): Promise<boolean>
-
-  /** Appends to the hash chain; serialised so that sequence numbers and links never fork. */
-  appendAudit(event: AuditEventInput, time: number): Promise<AuditEvent>
-  listAuditEvents(query: AuditQuery): Promise<Page<AuditEvent>>
-  /** The whole chain in sequence order, in batches, for verification and export. */
-  iterateAuditEvents(batchSize?: number): AsyncIterable<AuditEvent>
-}
-
-export interface Store extends StoreOperations, AccessRecordOperations {
+export interface Store extends StoreOperations, ChangeOperations, AccessRecordOperations {
   readonly dialect: 'sqlite' | 'postgres'
   /** Applies pending migrations under a lock (advisory lock on PostgreSQL). Idempotent. */
   migrate(): Promise<void>
@@ -294,13 +238,6 @@ export interface Store extends StoreOperations, AccessRecordOperations {
    * on SQLite's single connection and deadlock on PostgreSQL's write lock).
    */
   transaction<T>(fn: (tx: StoreOperations) => Promise<T>): Promise<T>
-
-  /** Highest change sequence number (0 when none). */
-  latestChange(): Promise<number>
-  /** Changes after `seq`, ascending, at most `limit` (default 1000). */
-  changesSince(seq: number, limit?: number): Promise<Change[]>
-  /** Removes change-log rows older than `time` (nodes only ever read recent ones). Returns the count. */
-  deleteChangesBefore(time: number): Promise<number>
 
   close(): Promise<void>
 }

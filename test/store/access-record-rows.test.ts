@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { encodeAccessRecords } from '../../src/store/access-record-batch.ts'
-import { accessRecordColumns, appendAccessRecordValues } from '../../src/store/access-record-rows.ts'
+import { accessRecordColumns, appendAccessRecordValues } from '../../src/store/entities/access-record-rows.ts'
 import { blockOfRecords, recordsOfBlock } from '../../src/store/migrations/frozen/access-record-block-v1.ts'
 import type { AccessRecord } from '../../src/store/types.ts'
 import { accessRecord } from '../helpers/access-records.ts'

@@ -1,9 +1,9 @@
 import { CompiledQuery, type Kysely } from 'kysely'
-import { type EncodedAccessRecords, encodeAccessRecords } from './access-record-batch.ts'
+import { type EncodedAccessRecords, encodeAccessRecords } from '../access-record-batch.ts'
+import type { Database } from '../database.ts'
+import { decodeCursor, encodeCursor, pageLimit } from '../paging.ts'
+import type { AccessRecord, AccessRecordQuery, Page } from '../types.ts'
 import { accessRecordColumns, accessRecordFromRow, appendAccessRecordValues } from './access-record-rows.ts'
-import type { Database } from './database.ts'
-import { decodeCursor, encodeCursor, pageLimit } from './paging.ts'
-import type { AccessRecord, AccessRecordQuery, Page } from './types.ts'
 
 /**
  * Access records: one row per runtime call in `access_records` (docs/store.md). They are not part

@@ -1,7 +1,7 @@
 import type { Selectable } from 'kysely'
-import { accessRecordWidth, type EncodedAccessRecords } from './access-record-batch.ts'
-import type { AccessRecordsTable } from './database.ts'
-import type { AccessRecord } from './types.ts'
+import { accessRecordWidth, type EncodedAccessRecords } from '../access-record-batch.ts'
+import type { AccessRecordsTable } from '../database.ts'
+import type { AccessRecord } from '../types.ts'
 
 /**
  * The columns of `access_records` that a record fills, in the order of an encoded record's sixteen
