@@ -67,6 +67,14 @@ export async function startIdentity(options: StartIdentityOptions): Promise<Iden
 
   // Subscribed before loading, so nothing committed during the load is missed (re-reads are idempotent).
   const unsubscribe = options.feed?.subscribe(async (changes) => {
+    if (changes[0]?.kind === 'reload') {
+      // Changes this node had not seen were pruned: everything is read again.
+      await Promise.all([index.load(), keyRing.reload()]).catch((error: unknown) => {
+        logger.error({ err: error }, 'reloading identity state failed')
+        scheduleResync()
+      })
+      return
+    }
     let signingKeys = false
     for (const change of changes) {
       if (change.kind === 'signing-key') {

@@ -750,7 +750,8 @@ export function createFlowProxy(deps: FlowProxyDeps): FlowProxy {
       }
       unsubscribe = feed.subscribe((changes) => {
         for (const change of changes) {
-          if (change.kind === 'flow' || change.kind === 'connection') return rebuild()
+          if (change.kind === 'flow' || change.kind === 'connection' || change.kind === 'reload')
+            return rebuild()
         }
       })
       await build()

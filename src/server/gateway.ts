@@ -16,6 +16,7 @@ import { createFlowProxy } from '../runtime/flow-proxy.ts'
 import { createSecretBox, loadMasterKey } from '../secrets/master-key.ts'
 import { createChangeFeed } from '../store/change-feed.ts'
 import { openStore } from '../store/open-store.ts'
+import { startStoreMaintenance } from '../store/store-maintenance.ts'
 import type { Store } from '../store/types.ts'
 import { createContextFactory } from './request-context.ts'
 import { createRuntimeHandler } from './runtime-handler.ts'
@@ -106,6 +107,9 @@ export async function startGateway(
     // Started before the initial loads so that changes committed meanwhile are still delivered.
     await feed.start()
     cleanups.push(() => feed.stop())
+    // The change log and expired revocations are trimmed on a timer (docs/store.md).
+    const maintenance = startStoreMaintenance({ store, logger })
+    cleanups.push(() => maintenance.stop())
 
     const identity = await startIdentity({ config, store, masterKey, logger, feed })
     cleanups.push(() => identity.close())

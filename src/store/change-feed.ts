@@ -5,7 +5,9 @@ export type ChangeListener = (changes: Change[]) => void | Promise<void>
 
 /**
  * How a node learns what other nodes sharing the database changed: it polls the change log and
- * hands each batch to its listeners (caches re-read the named entities).
+ * hands each batch to its listeners (caches re-read the named entities). The store's maintenance
+ * prunes old rows (store-maintenance.ts); a node that had not seen all of them (it was cut off
+ * from the database for longer than the window) gets one `reload` change instead, and reloads all.
  */
 export interface ChangeFeed {
   /** Remembers the current latest change (everything before it is in the caller's initial load) and starts polling. */
@@ -31,7 +33,7 @@ export interface ChangeFeedOptions {
 }
 
 export function createChangeFeed(
-  store: Pick<Store, 'latestChange' | 'changesSince'>,
+  store: Pick<Store, 'latestChange' | 'changesSince' | 'oldestChange'>,
   options: ChangeFeedOptions,
 ): ChangeFeed {
   const { intervalMs, logger } = options
@@ -65,6 +67,18 @@ export function createChangeFeed(
       const changes = await store.changesSince(last, batchSize)
       const newest = changes.at(-1)
       if (newest === undefined) return
+      // Sequence numbers may skip (a rolled-back insert on PostgreSQL); rows after `last` are gone
+      // only when the oldest row kept is beyond them (pruning deletes a prefix of the sequence).
+      if ((changes[0] as Change).seq > last + 1) {
+        const oldest = await store.oldestChange()
+        if (oldest !== undefined && oldest > last + 1) {
+          // The state read by a reload includes every change up to the latest one now.
+          const latest = await store.latestChange()
+          last = latest
+          await deliver([{ seq: latest, kind: 'reload', entityId: '', time: newest.time }])
+          continue
+        }
+      }
       last = newest.seq
       await deliver(changes)
       if (changes.length < batchSize) return

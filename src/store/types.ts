@@ -175,6 +175,11 @@ export type ChangeKind =
   | 'revoked-token'
   | 'flow'
   | 'connection'
+  /**
+   * Never stored: the change feed delivers it alone when the change log no longer holds rows this
+   * node has not seen (they were pruned): every listener reloads all it keeps.
+   */
+  | 'reload'
 
 export interface Change {
   readonly seq: number

@@ -88,6 +88,52 @@ for (const backend of storeBackends()) {
       ])
     })
 
+    test('a node whose unseen changes were pruned gets one reload, then the changes after it', async () => {
+      const { logger } = captureLogs()
+      feed = createChangeFeed(opened.store, { intervalMs: 600_000, logger })
+      await feed.start()
+      const received: Change[][] = []
+      feed.subscribe((changes) => {
+        received.push(changes)
+      })
+      // While this node does not poll, another node changes three things (at frozen + 1) and the
+      // log is pruned of all but the newest row.
+      for (const name of ['Gone.a', 'Gone.b', 'Kept.c']) await otherNode.createRole(role(name))
+      assert.equal(await opened.store.deleteChangesBefore(frozen + 2), 2)
+      const latest = await opened.store.latestChange()
+      await feed.poke()
+      assert.deepEqual(received, [[{ seq: latest, kind: 'reload', entityId: '', time: frozen + 1 }]])
+      // Then only what follows, as usual.
+      await otherNode.createRole(role('After.reload'))
+      await feed.poke()
+      assert.deepEqual(strip(received[1] ?? []), [
+        { kind: 'role', entityId: 'After.reload', time: frozen + 1 },
+      ])
+      assert.equal(received.length, 2)
+    })
+
+    test('a node that had seen every pruned change gets no reload', async () => {
+      const { logger } = captureLogs()
+      feed = createChangeFeed(opened.store, { intervalMs: 600_000, logger })
+      await feed.start()
+      const received: Change[][] = []
+      feed.subscribe((changes) => {
+        received.push(changes)
+      })
+      for (const name of ['Seen.a', 'Seen.b']) await otherNode.createRole(role(name))
+      await feed.poke()
+      assert.equal(await opened.store.deleteChangesBefore(frozen + 2), 1)
+      await otherNode.createRole(role('Next.c'))
+      await feed.poke()
+      assert.deepEqual(received.map(strip), [
+        [
+          { kind: 'role', entityId: 'Seen.a', time: frozen + 1 },
+          { kind: 'role', entityId: 'Seen.b', time: frozen + 1 },
+        ],
+        [{ kind: 'role', entityId: 'Next.c', time: frozen + 1 }],
+      ])
+    })
+
     test('poke() has delivered a local change when it resolves; unsubscribe stops delivery', async () => {
       const { logger } = captureLogs()
       // An interval far longer than the test: only poke() polls.
@@ -157,8 +203,9 @@ describe('change feed polling', () => {
   test('store errors in timer polls are logged and polling continues; stop() ends it', async () => {
     let calls = 0
     let failing = true
-    const flaky: Pick<Store, 'latestChange' | 'changesSince'> = {
+    const flaky: Pick<Store, 'latestChange' | 'changesSince' | 'oldestChange'> = {
       latestChange: () => opened.store.latestChange(),
+      oldestChange: () => opened.store.oldestChange(),
       changesSince: (seq, limit) => {
         calls += 1
         return failing
@@ -189,8 +236,9 @@ describe('change feed polling', () => {
   test('poke() logs a store error instead of rejecting; a poke during a poll waits for a fresh poll', async () => {
     let release: (() => void) | undefined
     let calls = 0
-    const gated: Pick<Store, 'latestChange' | 'changesSince'> = {
+    const gated: Pick<Store, 'latestChange' | 'changesSince' | 'oldestChange'> = {
       latestChange: async () => 0,
+      oldestChange: () => opened.store.oldestChange(),
       changesSince: async (seq, limit) => {
         calls += 1
         if (calls === 1) await new Promise<void>((resolve) => (release = resolve))

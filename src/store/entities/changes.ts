@@ -14,7 +14,10 @@ export interface ChangeOperations {
   changesSince(seq: number, limit?: number): Promise<Change[]>
   /** The lowest sequence number still kept (undefined when the log is empty). */
   oldestChange(): Promise<number | undefined>
-  /** Removes change-log rows older than `time` (nodes only ever read recent ones). Returns the count. */
+  /**
+   * Removes the change-log rows up to the newest one older than `time`, never the newest row of all
+   * (nodes only ever read recent ones; the store's maintenance calls it). Returns the count.
+   */
   deleteChangesBefore(time: number): Promise<number>
 }
 
@@ -64,7 +67,20 @@ export function changeOperations(db: Kysely<Database>): ChangeOperations {
     },
 
     async deleteChangesBefore(time) {
-      return count(await db.deleteFrom('changes').where('time', '<', time).executeTakeFirst())
+      // A prefix of the sequence, never the newest row: a node can then tell from the oldest row
+      // kept whether rows after the last one it saw are gone (see change-feed.ts), and
+      // latestChange() keeps counting from where it was. Times decide where the prefix ends.
+      const result = await db
+        .deleteFrom('changes')
+        .where('seq', '<=', (eb) =>
+          eb
+            .selectFrom('changes')
+            .select((inner) => inner.fn.max('seq').as('seq'))
+            .where('time', '<', time),
+        )
+        .where('seq', '<', (eb) => eb.selectFrom('changes').select((inner) => inner.fn.max('seq').as('seq')))
+        .executeTakeFirst()
+      return count(result)
     },
   }
 }
