@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
+import { fileURLToPath } from 'node:url'
 import { openStore } from '../../src/store/open-store.ts'
 
 const require = createRequire(import.meta.url)
@@ -28,6 +30,20 @@ test('SQLite: statements and closed databases survive garbage collection (better
   } finally {
     await rm(dataDir, { recursive: true, force: true })
   }
+})
+
+test('better-sqlite3 still aborts when a statement is collected: the statement cache is still needed', () => {
+  const repro = fileURLToPath(new URL('./sqlite-finaliser-repro.ts', import.meta.url))
+  const { status, signal, stdout, stderr } = spawnSync(process.execPath, [repro], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  })
+  // When this fails, better-sqlite3 (13 uses Node-API) or Node no longer aborts: remove the
+  // statement cache and the retained databases of src/store/sqlite/sqlite-database.ts.
+  assert.notEqual(stdout, 'survived\n', 'the reproduction survived: the workaround can go')
+  assert.ok(signal === 'SIGABRT' || status === 134, `expected an abort, got ${signal ?? status}`)
+  assert.match(stderr, /RemoveEnvironmentCleanupHook/)
+  assert.match(stderr, /Statement::~Statement/)
 })
 
 test('SQLite: the file is in the data directory, in WAL mode', async () => {

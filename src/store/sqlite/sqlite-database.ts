@@ -46,12 +46,17 @@ class TransactionalDdlAdapter extends SqliteAdapter {
 }
 
 /**
- * better-sqlite3 12 on Node 24 aborts the process when the garbage collector finalises one of its
- * Database or Statement objects outside a JavaScript context ("Assertion failed: (env) != nullptr"
- * in RemoveEnvironmentCleanupHook; reproducible by preparing statements in a loop while allocating).
- * So no such object may ever become garbage: every statement is prepared once per distinct SQL text
- * and kept (the store's SQL has a fixed set of shapes, so the cache is bounded, and preparing once
- * is also faster), and closed databases stay referenced here for the life of the process.
+ * No better-sqlite3 Statement or Database may ever be garbage-collected. Node 24.19 changed
+ * node_object_wrap.h: a node::ObjectWrap now registers an environment cleanup hook when it is made
+ * and removes it in its destructor, which looks the Environment up through the isolate's current
+ * context. better-sqlite3 12 derives its classes from node::ObjectWrap, and when the collector
+ * finalises one there is no such context, so Node's CHECK aborts the process ("Assertion failed:
+ * (env) != nullptr" in RemoveEnvironmentCleanupHook, nodejs/node#65446). test/store/
+ * sqlite-finaliser-repro.ts reproduces it in a dozen lines, and a test keeps checking that it still
+ * does. better-sqlite3 13 is built on Node-API instead and survives the reproduction; until the
+ * dependency moves to it, every statement is prepared once per distinct SQL text and kept (the
+ * store's SQL has a fixed set of shapes, so the cache is bounded), and closed databases stay
+ * referenced here for the life of the process.
  */
 const retained: SqliteDatabase[] = []
 
