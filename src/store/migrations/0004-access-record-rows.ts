@@ -8,26 +8,6 @@ const blocksPerRead = 50
 /** Rows per INSERT: 16 parameters each, under SQLite's 32,766 and PostgreSQL's 65,535. */
 const rowsPerInsert = 500
 
-/** The table as this migration creates it; later migrations describe their own changes. */
-interface AccessRecordRow {
-  time: number
-  correlation_id: string
-  client_id: string | null
-  instance_id: string | null
-  flow: string | null
-  method: string
-  path: string
-  status: number
-  upstream_status: number | null
-  bytes_in: number
-  bytes_out: number
-  duration_ms: number
-  upstream_duration_ms: number | null
-  reason: string | null
-  source_address: string | null
-  mpl_id: string | null
-}
-
 interface BlockRow {
   id: number
   cutoff: number
@@ -47,7 +27,8 @@ export function accessRecordRows(dialect: 'sqlite' | 'postgres'): Migration {
   return {
     async up(untyped: Kysely<unknown>) {
       const db = untyped as Kysely<{
-        access_records: AccessRecordRow
+        // Rows as this migration writes them; later migrations describe their own changes.
+        access_records: Record<string, number | string | null>
         access_record_blocks: BlockRow
       }>
       await db.schema
@@ -82,7 +63,7 @@ export function accessRecordRows(dialect: 'sqlite' | 'postgres'): Migration {
           .execute()
         if (blocks.length === 0) break
         after = (blocks.at(-1) as BlockRow).id
-        const rows: AccessRecordRow[] = []
+        const rows: Array<Record<string, number | string | null>> = []
         for (const block of blocks) {
           for (const record of recordsOfBlock(block.records)) {
             if (record.time < block.cutoff) continue
