@@ -84,6 +84,7 @@ describe('flow proxy: routing, path hygiene, authentication', () => {
         upstreamDurationMs: 0,
         reason: null,
         sourceAddress: '127.0.0.1',
+        mplId: 'AGVfDkmDx4bqZ0tY1l9lq3zN1Xxq',
       },
     )
     assert.ok(record.durationMs >= 0 && (record.upstreamDurationMs as number) >= 0)
