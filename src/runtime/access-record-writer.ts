@@ -3,8 +3,9 @@ import { Worker } from 'node:worker_threads'
 import { type ErrorCode, FlowgateError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
 import { type EncodedAccessRecords, encodeAccessRecords } from '../store/access-record-batch.ts'
+import type { AccessRecordOperations } from '../store/entities/access-records.ts'
 import type { OpenStoreOptions } from '../store/open-store.ts'
-import type { AccessRecord, AccessRecordQuery, Page, Store } from '../store/types.ts'
+import type { AccessRecord, AccessRecordQuery, Page } from '../store/types.ts'
 
 /** The main store's options; the worker opens its own connection with them and does not migrate. */
 type WorkerStoreOptions = Pick<OpenStoreOptions, 'url' | 'dataDir' | 'poolSize'>
@@ -25,18 +26,12 @@ export interface AccessRecordWriterOptions {
   readonly workerUrl?: URL
 }
 
-/** The access-record operations of the store that the worker runs for the event loop. */
-export type AccessRecordOperations = Pick<
-  Store,
-  'insertAccessRecords' | 'deleteAccessRecordsBefore' | 'queryAccessRecords'
->
-
 /**
  * The AccessLog's sink, the retention job's store and the admin API's access-record queries: on
  * SQLite every statement blocks the thread that runs it, so all of them run in the worker thread,
  * never on the event loop.
  */
-export interface AccessRecordWriter extends AccessRecordOperations {
+export interface AccessRecordWriter extends Omit<AccessRecordOperations, 'insertAccessRecordBatches'> {
   /** The same for a batch already encoded; the caller may keep it (it is copied, not transferred). */
   insertEncoded(batch: EncodedAccessRecords): Promise<void>
   /** Waits for the batches sent, closes the worker's store connection and ends the thread. */
