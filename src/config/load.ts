@@ -19,7 +19,8 @@ interface LeafKey {
 }
 
 type SchemaNode = {
-  readonly type: string
+  readonly type?: string
+  readonly enum?: readonly unknown[]
   readonly properties?: Readonly<Record<string, SchemaNode>>
 }
 
@@ -31,13 +32,16 @@ function collectLeaves(node: SchemaNode, path: string[], out: LeafKey[]): LeafKe
   if (node.type === 'object' && node.properties) {
     for (const [key, child] of Object.entries(node.properties)) collectLeaves(child, [...path, key], out)
   } else {
-    out.push({ path, env: envName(path), type: node.type as LeafKey['type'] })
+    // An enum of names (TypeBox's `Type.Enum`) carries no `type`; it is read as a string.
+    const type = node.type ?? (node.enum?.every((value) => typeof value === 'string') ? 'string' : undefined)
+    if (type === undefined) throw new Error(`configuration key ${path.join('.')} has no type`)
+    out.push({ path, env: envName(path), type: type as LeafKey['type'] })
   }
   return out
 }
 
 /** Every configuration key with its environment variable, in schema order. */
-export const configKeys: readonly LeafKey[] = collectLeaves(configSchema as unknown as SchemaNode, [], [])
+export const configKeys: readonly LeafKey[] = collectLeaves(configSchema, [], [])
 
 const ajv = new Ajv({ useDefaults: true, allErrors: true, strict: true })
 const validate = ajv.compile(configSchema)
@@ -151,7 +155,7 @@ export function loadConfig(options: LoadConfigOptions = {}): FlowgateConfig {
   if (!validate(document)) {
     throw invalid((validate.errors ?? []).map(describe).join('; '))
   }
-  return deepFreeze(document as unknown as FlowgateConfig)
+  return deepFreeze(document as FlowgateConfig)
 }
 
 /** Configuration keys named `unsafe…` that are switched on, to be warned about at start-up. */

@@ -2,7 +2,7 @@ import { configKeys } from './load.ts'
 import { configSchema } from './schema.ts'
 
 type Node = {
-  readonly type: string
+  readonly type?: string
   readonly default?: unknown
   readonly description?: string
   readonly enum?: readonly unknown[]
@@ -12,7 +12,7 @@ type Node = {
 }
 
 function nodeAt(path: readonly string[]): Node {
-  let node = configSchema as unknown as Node
+  let node: Node = configSchema
   for (const segment of path) node = node.properties?.[segment] as Node
   return node
 }

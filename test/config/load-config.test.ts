@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
-import { loadConfig, unsafeSwitches } from '../../src/config/load.ts'
+import { configKeys, loadConfig, unsafeSwitches } from '../../src/config/load.ts'
 import { configurationReference } from '../../src/config/reference.ts'
 import { FlowgateError } from '../../src/lib/errors.ts'
 
@@ -127,6 +127,25 @@ describe('loadConfig', () => {
     assert.deepEqual(unsafeSwitches(loadConfig({ env: { FLOWGATE_UPSTREAM_UNSAFE_ALLOW_HTTP: 'true' } })), [
       'upstream.unsafeAllowHttp',
     ])
+  })
+
+  test('every key has a default and a description that carries no benchmark figures', () => {
+    const config = loadConfig({ env: {} }) as unknown as Record<string, Record<string, unknown>>
+    const reference = configurationReference()
+    for (const leaf of configKeys) {
+      let value: unknown = config
+      for (const segment of leaf.path) value = (value as Record<string, unknown>)[segment]
+      assert.notEqual(value, undefined, `${leaf.path.join('.')} has no default`)
+      const row = reference.split('\n').find((line) => line.startsWith(`| \`${leaf.path.join('.')}\` |`))
+      assert.ok(row !== undefined, `${leaf.path.join('.')} is not in the reference`)
+      const description = row.split(' | ').at(-1) ?? ''
+      assert.ok(description.length > 3, `${leaf.path.join('.')} has no description`)
+      assert.doesNotMatch(
+        description,
+        /×|µs|req\/s|\bmeasured\b|\b\d+(\.\d+)? ?ms\b|20\d\d-\d\d/,
+        leaf.path.join('.'),
+      )
+    }
   })
 
   test('docs/configuration.md is generated from the schema and up to date', () => {
