@@ -2,8 +2,8 @@ import type { FlowgateConfig } from '../config/schema.ts'
 import { shortHash } from '../lib/logger.ts'
 
 /**
- * Counts failures per key in fixed windows and blocks a key that reaches its limit. Small on
- * purpose so that a Redis implementation (one atomic script per call) can replace the local one.
+ * Counts failures per key in fixed windows and blocks a key that reaches its limit. The local
+ * counter's limits hold per node; the interface is small so that a shared counter can stand in.
  */
 export interface FailureCounter {
   /** Milliseconds until `key` may try again; 0 when it is not blocked. */

@@ -161,8 +161,8 @@ export function isValidTraceparent(value: string | string[] | undefined): value 
 
 /**
  * Random hex drawn 4 KiB at a time: one synchronous `randomBytes` call per request (an OpenSSL
- * round-trip for 8 bytes) cost 6–9 % of the proxy's busy CPU under load, the way `randomUUID`
- * pools its randomness too. Parent ids are not secrets, only unique (W3C Trace Context §3.2.2.4).
+ * round-trip for 8 bytes) is a visible share of the proxy's CPU under load, which is why
+ * `randomUUID` pools its randomness too. Parent ids are not secrets, only unique (W3C Trace Context §3.2.2.4).
  */
 const randomPoolBytes = 4096
 let randomHex = ''

@@ -10,9 +10,8 @@ const width = accessRecordWidth
  * (NaN for null) and, for each string field, its length in UTF-16 units (-1 for null).
  *
  * postMessage clones its message synchronously on the sending thread, so this shape is chosen for
- * the event loop's cost: one string and one Float64Array are copied in one piece each. It costs
- * about a quarter of cloning the record objects, and half of one flat array of primitives
- * (bench/micro/access-record-transfer.ts). It is also what the access log keeps of a batch until
+ * the event loop's cost: one string and one Float64Array are copied in one piece each, cheaper than
+ * cloning the record objects or one flat array of primitives (bench/micro/access-record-transfer.ts). It is also what the access log keeps of a batch until
  * the store has it: two objects instead of a hundred records for the garbage collector to move.
  * The store writes rows straight from it (access-record-rows.ts), without record objects.
  */
