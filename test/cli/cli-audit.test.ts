@@ -47,6 +47,16 @@ describe('flowgate audit verify | export, and tampering caught through the CLI',
       for (const row of saved) insert.run(row)
     })()
 
+  /** Runs `tamper` on the saved trail and always puts the trail back, so one failure stays one. */
+  async function tampered(tamper: (saved: Row[]) => Promise<void>): Promise<void> {
+    const saved = rows()
+    try {
+      await tamper(saved)
+    } finally {
+      restore(saved)
+    }
+  }
+
   async function verifyBoth(expected: { seq: number; reason: string; events: number } | null) {
     for (const mode of [[], ['--offline']]) {
       const result = await cli.run(['audit', 'verify', ...mode])
@@ -90,107 +100,107 @@ describe('flowgate audit verify | export, and tampering caught through the CLI',
   })
 
   test('a modified row is caught at its own seq', async () => {
-    const saved = rows()
-    const target = saved.at(-2) as Row
-    db.prepare('update audit_events set actor = ? where seq = ?').run('someone-else', target.seq)
-    await verifyBoth({
-      seq: target.seq,
-      reason: 'hash does not match the event contents',
-      events: target.seq - 1,
+    await tampered(async (saved) => {
+      const target = saved.at(-2) as Row
+      db.prepare('update audit_events set actor = ? where seq = ?').run('someone-else', target.seq)
+      await verifyBoth({
+        seq: target.seq,
+        reason: 'hash does not match the event contents',
+        events: target.seq - 1,
+      })
     })
-    restore(saved)
   })
 
   test('a modified row with a recomputed hash is caught by the next link', async () => {
-    const saved = rows()
-    const target = saved.at(-2) as Row
-    const forged = { ...target, target: 'role:Forged' }
-    const hash = auditHash(forged.prev_hash, {
-      seq: forged.seq,
-      time: forged.time,
-      actor: forged.actor,
-      sourceAddress: forged.source_address,
-      action: forged.action,
-      target: forged.target,
-      before: forged.before_value === null ? null : JSON.parse(forged.before_value),
-      after: forged.after_value === null ? null : JSON.parse(forged.after_value),
-    })
-    db.prepare('update audit_events set target = ?, hash = ? where seq = ?').run(
-      forged.target,
-      hash,
-      target.seq,
-    )
-    await verifyBoth({
-      seq: target.seq + 1,
-      reason: `prevHash does not match the hash of event ${target.seq}`,
-      events: target.seq,
-    })
-    restore(saved)
-  })
-
-  test('a deleted row is caught where the sequence jumps', async () => {
-    const saved = rows()
-    const target = saved.at(-3) as Row
-    db.prepare('delete from audit_events where seq = ?').run(target.seq)
-    await verifyBoth({
-      seq: target.seq + 1,
-      reason: `expected seq ${target.seq} but found ${target.seq + 1}: events are missing or out of order`,
-      events: target.seq - 1,
-    })
-    restore(saved)
-  })
-
-  test('an inserted row is caught at the event after it', async () => {
-    const saved = rows()
-    const at = (saved.at(-2) as Row).seq
-    db.transaction(() => {
-      // Make room, then forge a well-formed event that links to its predecessor.
-      db.prepare('update audit_events set seq = seq + 1000000 where seq >= ?').run(at)
-      db.prepare('update audit_events set seq = seq - 1000000 + 1 where seq >= 1000000').run()
-      const previous = saved.find((row) => row.seq === at - 1) as Row
-      const forged = {
-        seq: at,
-        time: previous.time,
-        actor: 'intruder',
-        source_address: null,
-        action: 'role.create',
-        target: 'role:Backdoor',
-        before_value: null,
-        after_value: null,
-        prev_hash: previous.hash,
-        hash: '',
-      }
-      forged.hash = auditHash(forged.prev_hash, {
+    await tampered(async (saved) => {
+      const target = saved.at(-2) as Row
+      const forged = { ...target, target: 'role:Forged' }
+      const hash = auditHash(forged.prev_hash, {
         seq: forged.seq,
         time: forged.time,
         actor: forged.actor,
-        sourceAddress: null,
+        sourceAddress: forged.source_address,
         action: forged.action,
         target: forged.target,
+        before: forged.before_value === null ? null : JSON.parse(forged.before_value),
+        after: forged.after_value === null ? null : JSON.parse(forged.after_value),
       })
-      db.prepare(
-        'insert into audit_events (seq, time, actor, source_address, action, target, before_value, after_value, prev_hash, hash) values (@seq, @time, @actor, @source_address, @action, @target, @before_value, @after_value, @prev_hash, @hash)',
-      ).run(forged)
-    })()
-    await verifyBoth({ seq: at + 1, reason: `prevHash does not match the hash of event ${at}`, events: at })
-    restore(saved)
+      db.prepare('update audit_events set target = ?, hash = ? where seq = ?').run(
+        forged.target,
+        hash,
+        target.seq,
+      )
+      await verifyBoth({
+        seq: target.seq + 1,
+        reason: `prevHash does not match the hash of event ${target.seq}`,
+        events: target.seq,
+      })
+    })
+  })
+
+  test('a deleted row is caught where the sequence jumps', async () => {
+    await tampered(async (saved) => {
+      const target = saved.at(-3) as Row
+      db.prepare('delete from audit_events where seq = ?').run(target.seq)
+      await verifyBoth({
+        seq: target.seq + 1,
+        reason: `expected seq ${target.seq} but found ${target.seq + 1}: events are missing or out of order`,
+        events: target.seq - 1,
+      })
+    })
+  })
+
+  test('an inserted row is caught at the event after it', async () => {
+    await tampered(async (saved) => {
+      const at = (saved.at(-2) as Row).seq
+      db.transaction(() => {
+        // Make room, then forge a well-formed event that links to its predecessor.
+        db.prepare('update audit_events set seq = seq + 1000000 where seq >= ?').run(at)
+        db.prepare('update audit_events set seq = seq - 1000000 + 1 where seq >= 1000000').run()
+        const previous = saved.find((row) => row.seq === at - 1) as Row
+        const forged = {
+          seq: at,
+          time: previous.time,
+          actor: 'intruder',
+          source_address: null,
+          action: 'role.create',
+          target: 'role:Backdoor',
+          before_value: null,
+          after_value: null,
+          prev_hash: previous.hash,
+          hash: '',
+        }
+        forged.hash = auditHash(forged.prev_hash, {
+          seq: forged.seq,
+          time: forged.time,
+          actor: forged.actor,
+          sourceAddress: null,
+          action: forged.action,
+          target: forged.target,
+        })
+        db.prepare(
+          'insert into audit_events (seq, time, actor, source_address, action, target, before_value, after_value, prev_hash, hash) values (@seq, @time, @actor, @source_address, @action, @target, @before_value, @after_value, @prev_hash, @hash)',
+        ).run(forged)
+      })()
+      await verifyBoth({ seq: at + 1, reason: `prevHash does not match the hash of event ${at}`, events: at })
+    })
   })
 
   test('reordered rows are caught at the first moved event', async () => {
-    const saved = rows()
-    const first = saved.at(-3) as Row
-    const second = saved.at(-2) as Row
-    db.transaction(() => {
-      db.prepare('update audit_events set seq = -1 where seq = ?').run(first.seq)
-      db.prepare('update audit_events set seq = ? where seq = ?').run(first.seq, second.seq)
-      db.prepare('update audit_events set seq = ? where seq = -1').run(second.seq)
-    })()
-    await verifyBoth({
-      seq: first.seq,
-      reason: `prevHash does not match the hash of event ${first.seq - 1}`,
-      events: first.seq - 1,
+    await tampered(async (saved) => {
+      const first = saved.at(-3) as Row
+      const second = saved.at(-2) as Row
+      db.transaction(() => {
+        db.prepare('update audit_events set seq = -1 where seq = ?').run(first.seq)
+        db.prepare('update audit_events set seq = ? where seq = ?').run(first.seq, second.seq)
+        db.prepare('update audit_events set seq = ? where seq = -1').run(second.seq)
+      })()
+      await verifyBoth({
+        seq: first.seq,
+        reason: `prevHash does not match the hash of event ${first.seq - 1}`,
+        events: first.seq - 1,
+      })
     })
-    restore(saved)
     await verifyBoth(null)
   })
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { after, before, test } from 'node:test'
 import { request } from 'undici'
 import type { SapServiceKey } from '../../src/identity/identity-service.ts'
@@ -105,7 +106,7 @@ test('a partner sends a purchase order, and loses access the moment its key is d
       path: '/http/purchase-orders',
       query: 'release=now',
       bytes: Buffer.byteLength(order),
-      sha256: postBody.received.sha256,
+      sha256: createHash('sha256').update(order).digest('hex'),
       contentType: 'application/json',
     },
     iflow: '/purchase-orders',
@@ -113,6 +114,7 @@ test('a partner sends a purchase order, and loses access the moment its key is d
 
   // What reached CPI: Flowgate's own upstream token, none of the partner's credentials or cookies.
   assert.equal(cpi.requests.length, 1)
+  assert.equal(cpi.requests[0]!.sha256, createHash('sha256').update(order).digest('hex'))
   const forwarded = cpi.requests[0]!.headers
   assert.notEqual(forwarded.authorization, `Bearer ${token}`)
   assert.match(forwarded.authorization as string, /^Bearer /)
