@@ -71,19 +71,24 @@ after(async () => {
   await rm(dir, { recursive: true, force: true })
 })
 
-async function waitForReady(url: string, ca: string): Promise<void> {
+/** Resolves when `flowgate start` logs that it listens (its info line), and checks /readyz then. */
+async function waitForStarted(logs: () => string, url: string, ca: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const onData = () => {
+      if (!logs().includes('"msg":"flowgate started"')) return
+      gateway.stdout?.off('data', onData)
+      gateway.off('exit', onExit)
+      resolve()
+    }
+    const onExit = (code: number | null) => reject(new Error(`flowgate start exited with ${code}`))
+    gateway.stdout?.on('data', onData)
+    gateway.once('exit', onExit)
+    onData()
+  })
   const probe = new Agent({ connect: { ca } })
   try {
-    for (let attempt = 0; attempt < 150; attempt++) {
-      if (gateway.exitCode !== null) throw new Error(`flowgate start exited with ${gateway.exitCode}`)
-      try {
-        const response = await request(`${url}/readyz`, { dispatcher: probe })
-        await response.body.text()
-        if (response.statusCode === 200) return
-      } catch {}
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
-    throw new Error('gateway did not become ready')
+    const response = await request(`${url}/readyz`, { dispatcher: probe })
+    assert.deepEqual([response.statusCode, await response.body.json()], [200, { status: 'ready' }])
   } finally {
     await probe.close()
   }
@@ -115,16 +120,20 @@ test('onboarding and revoking a partner, driven only through the flowgate CLI', 
   assert.equal((await runCaptured(['init'], env, dir)).code, 1)
 
   gateway = spawn(process.execPath, [join(root, 'src/cli/main.ts'), 'start'], {
-    env,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...env, FLOWGATE_LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
   })
   let gatewayErrors = ''
   gateway.stderr?.on('data', (chunk: Buffer) => {
     gatewayErrors += chunk.toString('utf8')
   })
+  let gatewayLogs = ''
+  gateway.stdout?.on('data', (chunk: Buffer) => {
+    gatewayLogs += chunk.toString('utf8')
+  })
   const ca = readFileSync(join(dir, 'data', 'tls', 'localhost.crt'), 'utf8')
   agent = new Agent({ connect: { ca } })
-  await waitForReady(env.FLOWGATE_ADMIN_URL as string, ca)
+  await waitForStarted(() => gatewayLogs, env.FLOWGATE_ADMIN_URL as string, ca)
 
   await flowgate('role', 'create', 'Partner.Orders')
   const connection = await runCaptured(
@@ -221,10 +230,13 @@ test('onboarding and revoking a partner, driven only through the flowgate CLI', 
   }
 
   gateway.kill('SIGTERM')
-  const [exitCode] = (await once(gateway, 'exit')) as [number]
+  // 'close': the exit code, and every line the gateway wrote, for the assertions below.
+  const [exitCode] = (await once(gateway, 'close')) as [number]
   assert.equal(exitCode, 0, gatewayErrors)
   assert.equal(gatewayErrors.includes('upstream-only-secret'), false)
   assert.equal(gatewayErrors.includes(acmeToken), false)
+  assert.equal(gatewayLogs.includes('upstream-only-secret'), false)
+  assert.equal(gatewayLogs.includes(acmeToken), false)
 })
 
 async function countEvents(): Promise<number> {

@@ -15,7 +15,7 @@ const sqlite = storeBackends().find((backend) => backend.name === 'sqlite')
 const postgres = storeBackends().find((backend) => backend.name === 'postgres')
 
 describe('access log', () => {
-  test('records wait in memory until a batch is full or a flush; they are written whole and in batches', async () => {
+  test('records wait in memory until a batch is full or a flush; they are written whole and in batches', async (t) => {
     const opened = await (sqlite as NonNullable<typeof sqlite>).open()
     const { logger } = capturedLogger()
     let inserts = 0
@@ -26,6 +26,8 @@ describe('access log', () => {
         return store.insertAccessRecords(records)
       },
     }
+    // The flush timer runs on a mock clock: "not before the interval" is then exact, not a guess.
+    t.mock.timers.enable({ apis: ['setInterval'] })
     const log = createAccessLog({
       store: counting,
       batchSize: 3,
@@ -36,7 +38,8 @@ describe('access log', () => {
     try {
       log.record(accessRecord(1))
       log.record(accessRecord(2))
-      await new Promise((resolve) => setTimeout(resolve, 50))
+      t.mock.timers.tick(59_999)
+      await new Promise(setImmediate)
       assert.equal(inserts, 0, 'no I/O per record')
       assert.deepEqual(await storedAccessRecords(store), [])
       for (let n = 3; n <= 7; n++) log.record(accessRecord(n))

@@ -192,7 +192,8 @@ for (const backend of storeBackends()) {
         const waiting = writer.insertAccessRecords([accessRecord(4)]).then(() => {
           written = true
         })
-        await new Promise((resolve) => setTimeout(resolve, 200))
+        // The worker answers in order: a query answered after the batch was sent saw it arrive.
+        assert.equal((await writer.queryAccessRecords({ limit: 1000 })).items.length, 3)
         assert.equal(written, false, 'a partial group waits for the commit interval')
         await writer.close()
         await waiting

@@ -12,7 +12,7 @@ import { generateSelfSigned } from '../../src/lib/certificates.ts'
 import { createSecretBox, masterKeyFromBytes } from '../../src/secrets/master-key.ts'
 import type { AccessRecord } from '../../src/store/types.ts'
 import { echoBehaviour } from '../helpers/recording-upstream.ts'
-import { actor, assertError, type Harness, rawConnect, startHarness } from './proxy-harness.ts'
+import { actor, assertError, eventually, type Harness, rawConnect, startHarness } from './proxy-harness.ts'
 import { principal } from './table-authenticator.ts'
 
 const token = 'tok-fail-71c3'
@@ -179,13 +179,15 @@ describe('flow proxy: failures', () => {
 
   test('a small body is read whole before forwarding: a client that stops halfway sends nothing upstream', async () => {
     const before = h.upstream.requests.length
+    const tokensSeen = h.authenticator.seen.length
     const socket = await rawConnect(h.url)
     socket.write(
       `POST /http/main HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${auth.authorization}\r\n` +
         `Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n${'{'.repeat(500)}`,
     )
-    // Half of the declared body, then the client is gone.
-    await delay(100)
+    // Half of the declared body, then, once the proxy has the request (it asked for the token), the
+    // client is gone.
+    await eventually(async () => h.authenticator.seen.length > tokensSeen)
     socket.destroy()
     // The server learns of the close a moment after the client: wait for the record.
     let record: AccessRecord | undefined
