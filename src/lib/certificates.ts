@@ -1,9 +1,26 @@
-import 'reflect-metadata'
 import { webcrypto } from 'node:crypto'
 import { isIP } from 'node:net'
-import * as x509 from '@peculiar/x509'
+import type * as X509 from '@peculiar/x509'
 
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0])
+type X509Module = typeof X509
+
+let x509Module: Promise<X509Module> | undefined
+
+/**
+ * @peculiar/x509 resolves its parts through tsyringe, which throws on load unless a Reflect
+ * metadata polyfill is installed globally first. It is loaded on the first certificate made, so a
+ * process that never makes one (a gateway with configured or already generated TLS material) keeps
+ * the global `Reflect` as Node.js defines it.
+ */
+function loadX509(): Promise<X509Module> {
+  x509Module ??= (async () => {
+    await import('reflect-metadata')
+    const x509 = await import('@peculiar/x509')
+    x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0])
+    return x509
+  })()
+  return x509Module
+}
 
 const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const
 
@@ -34,8 +51,8 @@ async function exportKey(key: webcrypto.CryptoKey): Promise<string> {
   return `-----BEGIN PRIVATE KEY-----\n${lines.join('\n')}\n-----END PRIVATE KEY-----\n`
 }
 
-function extensionsFor(options: IssueOptions): x509.Extension[] {
-  const extensions: x509.Extension[] = []
+function extensionsFor(x509: X509Module, options: IssueOptions): X509.Extension[] {
+  const extensions: X509.Extension[] = []
   if (options.usage === 'ca') {
     extensions.push(new x509.BasicConstraintsExtension(true, 0, true))
     extensions.push(
@@ -70,6 +87,7 @@ function validity(days: number): { notBefore: Date; notAfter: Date } {
 
 /** A self-signed certificate (a server certificate for `localhost` by default, or a CA). */
 export async function generateSelfSigned(options: IssueOptions): Promise<CertificateAndKey> {
+  const x509 = await loadX509()
   const keys = (await webcrypto.subtle.generateKey(algorithm, true, [
     'sign',
     'verify',
@@ -80,7 +98,7 @@ export async function generateSelfSigned(options: IssueOptions): Promise<Certifi
     keys,
     signingAlgorithm: algorithm,
     ...validity(options.days ?? 365),
-    extensions: extensionsFor(options),
+    extensions: extensionsFor(x509, options),
   })
   return { cert: cert.toString('pem'), key: await exportKey(keys.privateKey) }
 }
@@ -90,6 +108,7 @@ export async function issueCertificate(
   issuer: CertificateAndKey,
   options: IssueOptions,
 ): Promise<CertificateAndKey> {
+  const x509 = await loadX509()
   const issuerCert = new x509.X509Certificate(issuer.cert)
   const issuerKey = await webcrypto.subtle.importKey(
     'pkcs8',
@@ -110,7 +129,7 @@ export async function issueCertificate(
     signingKey: issuerKey,
     signingAlgorithm: algorithm,
     ...validity(options.days ?? 365),
-    extensions: extensionsFor(options),
+    extensions: extensionsFor(x509, options),
   })
   return { cert: cert.toString('pem'), key: await exportKey(keys.privateKey) }
 }
