@@ -5,7 +5,7 @@ import { FlowgateError } from '../lib/errors.ts'
 import { configSchema, type FlowgateConfig } from './schema.ts'
 
 /** Environment variables that are not configuration keys but are read by Flowgate's tools. */
-export const nonConfigEnvironment = new Set([
+const nonConfigEnvironment = new Set([
   'FLOWGATE_CONFIG',
   'FLOWGATE_ADMIN_KEY',
   'FLOWGATE_ADMIN_URL',

@@ -7,7 +7,7 @@ import { createLogger } from '../lib/logger.ts'
 import { startGateway } from '../server/gateway.ts'
 import { startCpiSimulator } from '../simulator/cpi-simulator.ts'
 
-export const demoUsage = `Usage: flowgate demo [--port N] [--data-dir DIR]
+const demoUsage = `Usage: flowgate demo [--port N] [--data-dir DIR]
 
 Starts Flowgate (embedded SQLite, self-signed certificate) and a CPI simulator, exposes a sample
 purchase-order flow, onboards a partner (instance + service key) and prints the commands the partner
