@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { repositoryRoot } from './markdown-examples.ts'
-import { assertSucceeded, freePort, runShell } from './shell-examples.ts'
+import { assertSucceeded, assertToolsInstalled, freePort, runShell } from './shell-examples.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'flowgate-demo-'))
 after(() => rmSync(dir, { recursive: true, force: true }))
@@ -18,6 +18,7 @@ const pasteTo = 'Press Ctrl-C to stop.'
 test('the commands `flowgate demo` prints for the partner work when pasted into a shell', {
   timeout: 120_000,
 }, async () => {
+  assertToolsInstalled(['bash', 'curl'])
   const port = await freePort()
   const demo = spawn(
     process.execPath,

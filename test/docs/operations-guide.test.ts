@@ -10,6 +10,7 @@ import { startTestSimulator } from '../helpers/simulator.ts'
 import { exampleBlock, fencedBlocks } from './markdown-examples.ts'
 import {
   assertSucceeded,
+  assertToolsInstalled,
   freePort,
   runShell,
   type ShellResult,
@@ -70,6 +71,7 @@ async function run(id: string, file = guide): Promise<ShellResult> {
 const json = (file: string) => JSON.parse(readFileSync(join(dir, file), 'utf8'))
 
 before(async () => {
+  assertToolsInstalled()
   dir = mkdtempSync(join(tmpdir(), 'flowgate-docs-'))
   simulator = await startTestSimulator({ auth: 'basic' })
   writeFileSync(join(dir, 'simulator-ca.pem'), (await testPki()).ca.cert)

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs'
+import { accessSync, chmodSync, constants, mkdirSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { repositoryRoot } from './markdown-examples.ts'
@@ -100,6 +100,25 @@ export async function stopShell(child: ChildProcess): Promise<number | null> {
   child.kill('SIGTERM')
   const [code] = (await exited) as [number | null]
   return code
+}
+
+/** The documentation's examples use these tools; a missing one fails with its name, not with exit 127. */
+export function assertToolsInstalled(tools: readonly string[] = ['bash', 'curl', 'jq']): void {
+  const path = (process.env.PATH ?? '').split(':').filter(Boolean)
+  const installed = (tool: string) =>
+    path.some((dir) => {
+      try {
+        accessSync(join(dir, tool), constants.X_OK)
+        return true
+      } catch {
+        return false
+      }
+    })
+  assert.deepEqual(
+    tools.filter((tool) => !installed(tool)),
+    [],
+    'the documentation examples need these on PATH (e.g. apt-get install -y curl jq)',
+  )
 }
 
 export async function freePort(): Promise<number> {
