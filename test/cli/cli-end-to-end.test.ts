@@ -3,28 +3,18 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { Agent, request } from 'undici'
 import { type ClientCredentials, clientCredentialsToken } from '../helpers/client-credentials.ts'
+import { freePort } from '../helpers/free-port.ts'
 import { testPki } from '../helpers/pki.ts'
 import { type RecordingUpstream, startRecordingUpstream } from '../helpers/recording-upstream.ts'
 import { runCaptured } from './cli-harness.ts'
 
 const root = fileURLToPath(new URL('../..', import.meta.url))
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
-}
 
 let dir: string
 let env: Record<string, string>

@@ -6,8 +6,9 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, test } from 'node:test'
+import { freePort } from '../helpers/free-port.ts'
 import { repositoryRoot } from './markdown-examples.ts'
-import { assertSucceeded, assertToolsInstalled, freePort, runShell } from './shell-examples.ts'
+import { assertSucceeded, assertToolsInstalled, runShell } from './shell-examples.ts'
 
 const dir = mkdtempSync(join(tmpdir(), 'flowgate-demo-'))
 after(() => rmSync(dir, { recursive: true, force: true }))

@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import type { CpiSimulator } from '../../src/simulator/cpi-simulator.ts'
+import { freePort } from '../helpers/free-port.ts'
 import { testPki } from '../helpers/pki.ts'
 import { startTestSimulator } from '../helpers/simulator.ts'
 import { exampleBlock, fencedBlocks } from './markdown-examples.ts'
 import {
   assertSucceeded,
   assertToolsInstalled,
-  freePort,
   runShell,
   type ShellResult,
   shellPath,

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { accessSync, chmodSync, constants, mkdirSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { repositoryRoot } from './markdown-examples.ts'
 
@@ -119,16 +118,6 @@ export function assertToolsInstalled(tools: readonly string[] = ['bash', 'curl',
     [],
     'the documentation examples need these on PATH (e.g. apt-get install -y curl jq)',
   )
-}
-
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  server.close()
-  await once(server, 'close')
-  return port
 }
 
 export function assertSucceeded(where: string, result: ShellResult): void {
