@@ -101,9 +101,9 @@ async function measure(
  * contender equally often.
  *
  * Both matter on a machine of two cores. A plain rotation (A B C, B C A, …) balances positions but
- * keeps every contender behind the same one; until 2026-12-02 17:30 Flowgate always followed the
- * peer, and two identical Flowgates, one behind the peer and one behind another Flowgate, measured
- * 0.928× (GET) and 0.946× (POST) apart (docs/performance.md, *Reading the figures honestly*).
+ * keeps every contender behind the same one: two identical Flowgates, one always behind the peer
+ * and one behind another Flowgate, measured several per cent apart (the history of
+ * docs/performance.md, *Reading the figures honestly*).
  */
 export function roundOrder<T>(contenders: readonly T[], round: number): T[] {
   const n = contenders.length

@@ -52,7 +52,7 @@ export interface AccessLog {
  * waiting for the answers to earlier ones — the access-record writer acknowledges written batches
  * at an interval, so waiting would put that interval between every two batches and the worker
  * would write them in bursts. Until its answer only the encoded batch is kept: record objects held
- * that long would outlive young-generation collections (docs/performance.md). The one interval
+ * that long would outlive young-generation collections. The one interval
  * timer hands over a partial batch, never a write per request. A batch the store refuses comes
  * back in front, in order, and new batches wait while the store fails: every tick retries with the
  * oldest batch, and its success hands over the rest. At most maxBuffered records are held
