@@ -5,7 +5,19 @@ import { join } from 'node:path'
 import { describe, test } from 'node:test'
 import { configKeys, loadConfig, unsafeSwitches } from '../../src/config/load.ts'
 import { configurationReference } from '../../src/config/reference.ts'
+import type { FlowgateConfig } from '../../src/config/schema.ts'
 import { FlowgateError } from '../../src/lib/errors.ts'
+
+// FlowgateConfig is derived from the schema: these fail `tsc` when the derivation loses a literal
+// union, an array or the read-only guarantee the loader's freeze gives at run time.
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
+export type DerivedTypeChecks = [
+  true extends Equal<FlowgateConfig['tokens']['algorithm'], 'RS256' | 'ES256' | 'EdDSA'> ? true : never,
+  true extends Equal<FlowgateConfig['runtime']['trustedProxies'], readonly string[]> ? true : never,
+  true extends Equal<FlowgateConfig['runtime'], Readonly<FlowgateConfig['runtime']>> ? true : never,
+  true extends Equal<FlowgateConfig['upstream']['unsafeAllowHttp'], boolean> ? true : never,
+]
+const derivedTypeChecks: DerivedTypeChecks = [true, true, true, true]
 
 function yamlFile(text: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'flowgate-config-')), 'flowgate.yaml')
@@ -25,6 +37,7 @@ function configError(run: () => unknown): { code: string; message: string } {
 
 describe('loadConfig', () => {
   test('defaults fill every key and the result is frozen', () => {
+    assert.deepEqual(derivedTypeChecks, [true, true, true, true])
     const config = loadConfig({ env: {} })
     assert.equal(config.runtime.port, 8443)
     assert.equal(config.admin.host, '127.0.0.1')
