@@ -87,6 +87,8 @@ export async function buildAdminApp(options: AdminServerOptions): Promise<{
   const authenticate = createAdminAuthenticator({ authenticator, failures })
   const declarative = createDeclarativeService({
     store,
+    identity,
+    flows,
     config,
     secretBox: options.secretBox,
     now,

@@ -1,20 +1,29 @@
 import type { FlowgateConfig } from '../config/schema.ts'
 import type { Actor } from '../identity/actor.ts'
+import { inUnitOfWork } from '../lib/unit-of-work.ts'
 import type { SecretBox } from '../secrets/master-key.ts'
-import type { Store } from '../store/types.ts'
+import type { Store, StoreOperations } from '../store/types.ts'
 import type { ChangePlan, DeclarativeDocument, ResolvedDocument } from './document.ts'
 import { exportDocument } from './export-document.ts'
-import { type PlannedStep, planChanges, readCurrentState } from './plan-changes.ts'
+import {
+  type AppliedInstance,
+  type Planned,
+  type PlannedStep,
+  planChanges,
+  readCurrentState,
+  type Writers,
+} from './plan-changes.ts'
 
-export interface DeclarativeServiceOptions {
+export interface DeclarativeServiceOptions extends Writers {
   readonly store: Store
   readonly config: FlowgateConfig
+  /** Opens stored connection secrets to compare them with the document's. */
   readonly secretBox: SecretBox
   /**
-   * Called after an apply has committed, with the instances it created, changed or removed, so this
-   * node's caches see the change before the response is sent (other nodes: the change feed).
+   * Called after an apply has committed (and after the services' own post-commit updates), with
+   * the instances it created, changed or removed.
    */
-  readonly onApplied?: (instances: readonly { id: string; removed: boolean }[]) => Promise<void> | void
+  readonly onApplied?: (instances: readonly AppliedInstance[]) => Promise<void> | void
   readonly now?: () => number
 }
 
@@ -36,16 +45,15 @@ export interface DeclarativeService {
 }
 
 /**
- * Declarative configuration on top of the store. The flow and identity services each open their
- * own transaction per operation, so a whole document cannot go through them; this composition
- * reuses their validation functions and audit shapes and performs every write inside one
- * `store.transaction`, reading the current state inside it too so a concurrent change cannot slip
- * between the comparison and the writes.
+ * Declarative configuration on top of the identity and flow services. Planning compares the
+ * document with the current state and validates all of it before anything is written; applying
+ * runs the services' own operations (the only code that writes roles, connections, flows and
+ * instances, and their audit events) in one unit of work, reading the current state inside the
+ * same transaction so a concurrent change cannot slip between the comparison and the writes.
  */
 export function createDeclarativeService(options: DeclarativeServiceOptions): DeclarativeService {
-  const { store, config, secretBox, onApplied } = options
+  const { store, config, secretBox, onApplied, identity, flows } = options
   const now = options.now ?? Date.now
-  const seal = (plaintext: string) => secretBox.seal(plaintext)
   const open = (sealed: string) => secretBox.open(sealed)
 
   const summary = (steps: readonly PlannedStep[], unchanged: number, applied: boolean): ChangePlan => ({
@@ -56,28 +64,35 @@ export function createDeclarativeService(options: DeclarativeServiceOptions): De
 
   return {
     async plan(document, prune) {
-      const planned = planChanges(document, await readCurrentState(store), { config, prune, seal, open })
+      const planned = planChanges(document, await readCurrentState(store), { config, prune, open })
       return summary(planned.steps, planned.unchanged, false)
     },
 
     async apply(document, prune, actor) {
-      const planned = await store.transaction(async (tx) => {
-        const result = planChanges(document, await readCurrentState(tx), { config, prune, seal, open })
-        if (result.steps.length === 0) return result
-        const time = now()
-        for (const step of result.steps) await step.run({ tx, time, actor })
-        await tx.appendAudit(
-          {
-            ...actor,
-            action: 'configuration.apply',
-            target: 'configuration',
-            after: { prune, changes: result.steps.map((step) => step.change), unchanged: result.unchanged },
-          },
-          time,
-        )
-        return result
-      })
-      const instances = planned.steps.flatMap((step) => (step.instance === undefined ? [] : [step.instance]))
+      const instances: AppliedInstance[] = []
+      const planned = await inUnitOfWork<StoreOperations, Planned>(
+        (fn) => store.transaction(fn),
+        async (unit) => {
+          instances.length = 0
+          const { tx } = unit
+          const result = planChanges(document, await readCurrentState(tx), { config, prune, open })
+          if (result.steps.length === 0) return result
+          for (const step of result.steps) {
+            const instance = await step.run({ identity, flows, unit, actor })
+            if (instance !== undefined) instances.push(instance)
+          }
+          await tx.appendAudit(
+            {
+              ...actor,
+              action: 'configuration.apply',
+              target: 'configuration',
+              after: { prune, changes: result.steps.map((step) => step.change), unchanged: result.unchanged },
+            },
+            now(),
+          )
+          return result
+        },
+      )
       if (planned.steps.length > 0) await onApplied?.(instances)
       return summary(planned.steps, planned.unchanged, true)
     },

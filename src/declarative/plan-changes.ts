@@ -1,11 +1,11 @@
-import { randomUUID } from 'node:crypto'
 import type { FlowgateConfig } from '../config/schema.ts'
 import { type ConnectionDefinition, validateConnectionInput } from '../flows/connection-input.ts'
 import { type FlowDefinition, validateFlowInput } from '../flows/flow-input.ts'
-import { connectionView } from '../flows/flow-service.ts'
-import type { Actor } from '../identity/actor.ts'
+import type { FlowService } from '../flows/flow-service.ts'
+import type { Actor, StoreUnit } from '../identity/actor.ts'
+import type { IdentityService } from '../identity/identity-service.ts'
 import { parseInstanceParameters, toSapInstanceParameters } from '../identity/instance-parameters.ts'
-import { adminRolePrefix, roleNamePattern } from '../identity/names.ts'
+import { checkNewRoleName } from '../identity/names.ts'
 import { FlowgateError } from '../lib/errors.ts'
 import type {
   Flow,
@@ -36,24 +36,40 @@ export async function readCurrentState(ops: StoreOperations): Promise<CurrentSta
   return { roles, connections, flows, instances }
 }
 
-export interface WriteContext {
-  readonly tx: StoreOperations
-  readonly time: number
+/** The services that write each entity: apply calls the same operations as the admin API. */
+export interface Writers {
+  readonly identity: Pick<
+    IdentityService,
+    'createRole' | 'deleteRole' | 'createInstance' | 'updateInstance' | 'deleteInstance'
+  >
+  readonly flows: Pick<
+    FlowService,
+    'createFlow' | 'updateFlow' | 'deleteFlow' | 'createConnection' | 'updateConnection' | 'deleteConnection'
+  >
+}
+
+export interface WriteContext extends Writers {
+  /** The one transaction of the whole apply. */
+  readonly unit: StoreUnit
   readonly actor: Actor
 }
 
-/** One change and the writes that make it, run inside the caller's transaction. */
+/** An instance an apply created, changed or removed, for the caller's caches. */
+export interface AppliedInstance {
+  readonly id: string
+  readonly removed: boolean
+}
+
+/** One change and the service operation that makes it, run inside the caller's transaction. */
 export interface PlannedStep {
   readonly change: PlannedChange
-  /** Set for instance changes, so the caller can update this node's identity index after commit. */
-  readonly instance?: { readonly id: string; readonly removed: boolean }
-  run(context: WriteContext): Promise<void>
+  run(context: WriteContext): Promise<AppliedInstance | undefined>
 }
 
 export interface PlanOptions {
   readonly config: FlowgateConfig
   readonly prune: boolean
-  readonly seal: (plaintext: string) => string
+  /** Opens a stored secret, to tell whether the document changes it. */
   readonly open: (sealed: string) => string
 }
 
@@ -76,35 +92,29 @@ function unique<T>(items: readonly T[], keyOf: (item: T) => string, kind: string
   return byKey
 }
 
-function audit(context: WriteContext, action: string, target: string, before?: unknown, after?: unknown) {
-  return context.tx.appendAudit(
-    {
-      ...context.actor,
-      action,
-      target,
-      ...(before === undefined ? {} : { before }),
-      ...(after === undefined ? {} : { after }),
-    },
-    context.time,
-  )
-}
-
-/** The same audit view as the identity service writes. */
-function instanceView(instance: Instance): Record<string, unknown> {
-  return {
-    id: instance.id,
-    name: instance.name,
-    plan: instance.plan,
-    parameters: toSapInstanceParameters(instance.parameters),
-  }
-}
-
 const change = (action: PlannedChange['action'], kind: ObjectKind, name: string, fields: string[] = []) => ({
   action,
   kind,
   name,
   fields,
 })
+
+/** A step whose operation leaves no instance for the caller's caches to refresh. */
+function step(
+  action: PlannedChange['action'],
+  kind: ObjectKind,
+  name: string,
+  fields: string[],
+  operation: (context: WriteContext) => Promise<unknown>,
+): PlannedStep {
+  return {
+    change: change(action, kind, name, fields),
+    async run(context) {
+      await operation(context)
+      return undefined
+    },
+  }
+}
 
 const secretFieldByType = {
   none: undefined,
@@ -187,7 +197,7 @@ export function planChanges(
   current: CurrentState,
   options: PlanOptions,
 ): Planned {
-  const { config, prune, seal, open } = options
+  const { config, prune, open } = options
   const wantedRoles = unique(document.roles ?? [], (role) => role.name, 'role')
   const wantedConnections = unique(document.connections ?? [], (connection) => connection.name, 'connection')
   const flowDefinitions = (document.flows ?? []).map((flow) => validateFlowInput(flow, config))
@@ -211,40 +221,25 @@ export function planChanges(
 
   // Roles: created when missing. A description is set at creation (roles have nothing to update).
   for (const entry of wantedRoles.values()) {
-    if (!roleNamePattern.test(entry.name) || entry.name.startsWith(adminRolePrefix)) {
-      throw new FlowgateError('ERR_INVALID_ROLE_NAME', {
-        description: `invalid role name ${entry.name}: letters, digits, "_" and "."; "${adminRolePrefix}" is reserved`,
-      })
-    }
+    checkNewRoleName(entry.name)
     if (currentRoles.has(entry.name)) {
       unchanged++
       continue
     }
-    const role: Role = {
-      name: entry.name,
-      description: entry.description ?? null,
-      builtIn: false,
-      createdAt: 0,
-    }
-    roleCreates.push({
-      change: change('create', 'role', entry.name),
-      async run(context) {
-        const created = { ...role, createdAt: context.time }
-        await context.tx.createRole(created)
-        await audit(context, 'role.create', `role:${created.name}`, undefined, created)
-      },
-    })
+    roleCreates.push(
+      step('create', 'role', entry.name, [], ({ identity, unit, actor }) =>
+        identity.createRole(entry.name, entry.description ?? null, actor, unit),
+      ),
+    )
   }
   if (prune) {
     for (const role of current.roles) {
       if (role.builtIn || wantedRoles.has(role.name)) continue
-      roleDeletes.push({
-        change: change('delete', 'role', role.name),
-        async run(context) {
-          await context.tx.deleteRole(role.name)
-          await audit(context, 'role.delete', `role:${role.name}`, role)
-        },
-      })
+      roleDeletes.push(
+        step('delete', 'role', role.name, [], ({ identity, unit, actor }) =>
+          identity.deleteRole(role.name, actor, unit),
+        ),
+      )
     }
   }
   const rolesAfter = new Set(current.roles.filter((role) => role.builtIn || !prune).map((role) => role.name))
@@ -260,29 +255,12 @@ export function planChanges(
       continue
     }
     const definition = validateConnectionInput(entry, config)
-    const secretEncrypted = definition.secret === null ? null : seal(JSON.stringify(definition.secret))
     if (existing === undefined) {
-      connectionWrites.push({
-        change: change('create', 'connection', entry.name),
-        async run(context) {
-          const created: UpstreamConnection = {
-            name: definition.name,
-            type: definition.type,
-            settings: definition.settings,
-            secretEncrypted,
-            createdAt: context.time,
-            updatedAt: context.time,
-          }
-          await context.tx.createConnection(created)
-          await audit(
-            context,
-            'connection.create',
-            `connection:${created.name}`,
-            undefined,
-            connectionView(created),
-          )
-        },
-      })
+      connectionWrites.push(
+        step('create', 'connection', entry.name, [], ({ flows, unit, actor }) =>
+          flows.createConnection(entry, actor, unit),
+        ),
+      )
       continue
     }
     const fields = connectionChanges(definition, existing, open)
@@ -290,43 +268,21 @@ export function planChanges(
       unchanged++
       continue
     }
-    connectionWrites.push({
-      change: change('update', 'connection', entry.name, fields),
-      async run(context) {
-        const updated: UpstreamConnection = {
-          name: existing.name,
-          type: definition.type,
-          settings: definition.settings,
-          secretEncrypted,
-          createdAt: existing.createdAt,
-          updatedAt: context.time,
-        }
-        await context.tx.updateConnection(updated)
-        await audit(
-          context,
-          'connection.update',
-          `connection:${existing.name}`,
-          connectionView(existing),
-          connectionView(updated),
-        )
-      },
-    })
+    const { name, ...replacement } = entry
+    connectionWrites.push(
+      step('update', 'connection', name, fields, ({ flows, unit, actor }) =>
+        flows.updateConnection(name, replacement, actor, unit),
+      ),
+    )
   }
   if (prune) {
     for (const connection of current.connections) {
       if (wantedConnections.has(connection.name)) continue
-      connectionDeletes.push({
-        change: change('delete', 'connection', connection.name),
-        async run(context) {
-          await context.tx.deleteConnection(connection.name)
-          await audit(
-            context,
-            'connection.delete',
-            `connection:${connection.name}`,
-            connectionView(connection),
-          )
-        },
-      })
+      connectionDeletes.push(
+        step('delete', 'connection', connection.name, [], ({ flows, unit, actor }) =>
+          flows.deleteConnection(connection.name, actor, unit),
+        ),
+      )
     }
   }
   const connectionsAfter = new Set(prune ? [] : current.connections.map((connection) => connection.name))
@@ -346,19 +302,11 @@ export function planChanges(
     }
     const existing = currentFlows.get(definition.address)
     if (existing === undefined) {
-      flowWrites.push({
-        change: change('create', 'flow', definition.address),
-        async run(context) {
-          const created: Flow = {
-            id: randomUUID(),
-            ...definition,
-            createdAt: context.time,
-            updatedAt: context.time,
-          }
-          await context.tx.createFlow(created)
-          await audit(context, 'flow.create', `flow:${created.address}`, undefined, created)
-        },
-      })
+      flowWrites.push(
+        step('create', 'flow', definition.address, [], ({ flows, unit, actor }) =>
+          flows.createFlow(definition, actor, unit),
+        ),
+      )
       continue
     }
     const fields = flowChanges(definition, existing)
@@ -366,30 +314,20 @@ export function planChanges(
       unchanged++
       continue
     }
-    flowWrites.push({
-      change: change('update', 'flow', definition.address, fields),
-      async run(context) {
-        const updated: Flow = {
-          ...definition,
-          id: existing.id,
-          createdAt: existing.createdAt,
-          updatedAt: context.time,
-        }
-        await context.tx.updateFlow(updated)
-        await audit(context, 'flow.update', `flow:${updated.address}`, existing, updated)
-      },
-    })
+    flowWrites.push(
+      step('update', 'flow', definition.address, fields, ({ flows, unit, actor }) =>
+        flows.updateFlow(existing.id, definition, actor, unit),
+      ),
+    )
   }
   if (prune) {
     for (const flow of current.flows) {
       if (wantedFlows.has(flow.address)) continue
-      flowDeletes.push({
-        change: change('delete', 'flow', flow.address),
-        async run(context) {
-          await context.tx.deleteFlow(flow.id)
-          await audit(context, 'flow.delete', `flow:${flow.address}`, flow)
-        },
-      })
+      flowDeletes.push(
+        step('delete', 'flow', flow.address, [], ({ flows, unit, actor }) =>
+          flows.deleteFlow(flow.id, actor, unit),
+        ),
+      )
     }
   }
 
@@ -406,27 +344,11 @@ export function planChanges(
     }
     const existing = currentInstances.get(entry.name)
     if (existing === undefined) {
-      const id = randomUUID()
       instanceWrites.push({
         change: change('create', 'instance', entry.name),
-        instance: { id, removed: false },
-        async run(context) {
-          const created: Instance = {
-            id,
-            name: entry.name,
-            plan,
-            parameters,
-            createdAt: context.time,
-            updatedAt: context.time,
-          }
-          await context.tx.createInstance(created)
-          await audit(
-            context,
-            'instance.create',
-            `instance:${created.name}`,
-            undefined,
-            instanceView(created),
-          )
+        async run({ identity, unit, actor }) {
+          const created = await identity.createInstance(entry.name, plan, entry.parameters, actor, unit)
+          return { id: created.id, removed: false }
         },
       })
       continue
@@ -443,17 +365,10 @@ export function planChanges(
     }
     instanceWrites.push({
       change: change('update', 'instance', entry.name, fields),
-      instance: { id: existing.id, removed: false },
-      async run(context) {
-        const updated: Instance = { ...existing, parameters, updatedAt: context.time }
-        await context.tx.updateInstance(updated)
-        await audit(
-          context,
-          'instance.update',
-          `instance:${existing.name}`,
-          instanceView(existing),
-          instanceView(updated),
-        )
+      async run({ identity, unit, actor }) {
+        // Every key given, so none keeps its current value.
+        await identity.updateInstance(entry.name, toSapInstanceParameters(parameters), actor, unit)
+        return { id: existing.id, removed: false }
       },
     })
   }
@@ -462,14 +377,9 @@ export function planChanges(
       if (wantedInstances.has(instance.name) || instance.plan === 'api') continue
       instanceDeletes.push({
         change: change('delete', 'instance', instance.name),
-        instance: { id: instance.id, removed: true },
-        async run(context) {
-          const keys = await context.tx.listServiceKeys(instance.id)
-          await context.tx.deleteInstance(instance.id)
-          await audit(context, 'instance.delete', `instance:${instance.name}`, {
-            ...instanceView(instance),
-            serviceKeys: keys.map((key) => ({ name: key.name, clientId: key.clientId })),
-          })
+        async run({ identity, unit, actor }) {
+          await identity.deleteInstance(instance.name, actor, unit)
+          return { id: instance.id, removed: true }
         },
       })
     }

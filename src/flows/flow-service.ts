@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import type { FlowgateConfig } from '../config/schema.ts'
-import type { Actor } from '../identity/actor.ts'
+import type { Actor, StoreUnit } from '../identity/actor.ts'
 import { FlowgateError } from '../lib/errors.ts'
+import { withinUnit } from '../lib/unit-of-work.ts'
 import type { SecretBox } from '../secrets/master-key.ts'
 import type { Flow, Store, StoreOperations, UpstreamConnection } from '../store/types.ts'
 import { normalizeAddress } from './address.ts'
@@ -44,17 +45,22 @@ export interface FlowService {
   listFlows(): Promise<Flow[]>
   /** By id, or by address (`/orders`, `orders`, `/Orders/*`); ERR_NOT_FOUND when absent. */
   getFlow(ref: string): Promise<Flow>
-  createFlow(input: FlowInput, actor: Actor): Promise<Flow>
+  createFlow(input: FlowInput, actor: Actor, unit?: StoreUnit): Promise<Flow>
   /** Changes the given properties; the result is validated as a whole. */
-  updateFlow(ref: string, patch: Partial<FlowInput>, actor: Actor): Promise<Flow>
-  deleteFlow(ref: string, actor: Actor): Promise<void>
+  updateFlow(ref: string, patch: Partial<FlowInput>, actor: Actor, unit?: StoreUnit): Promise<Flow>
+  deleteFlow(ref: string, actor: Actor, unit?: StoreUnit): Promise<void>
   listConnections(): Promise<ConnectionView[]>
   getConnection(name: string): Promise<ConnectionView>
-  createConnection(input: ConnectionInput, actor: Actor): Promise<ConnectionView>
+  createConnection(input: ConnectionInput, actor: Actor, unit?: StoreUnit): Promise<ConnectionView>
   /** Replaces the connection's definition (type, settings and secret) under the same name. */
-  updateConnection(name: string, input: Omit<ConnectionInput, 'name'>, actor: Actor): Promise<ConnectionView>
+  updateConnection(
+    name: string,
+    input: Omit<ConnectionInput, 'name'>,
+    actor: Actor,
+    unit?: StoreUnit,
+  ): Promise<ConnectionView>
   /** ERR_CONFLICT while a flow uses it. */
-  deleteConnection(name: string, actor: Actor): Promise<void>
+  deleteConnection(name: string, actor: Actor, unit?: StoreUnit): Promise<void>
 }
 
 export function connectionView(connection: UpstreamConnection): ConnectionView {
@@ -121,8 +127,13 @@ export function createFlowService(options: FlowServiceOptions): FlowService {
   const seal = (definition: ConnectionDefinition): string | null =>
     definition.secret === null ? null : secretBox.seal(JSON.stringify(definition.secret))
 
-  const changed = async (kind: FlowChange['kind'], id: string): Promise<void> => {
-    await onChange?.({ kind, id })
+  const write = <T>(unit: StoreUnit | undefined, work: (unit: StoreUnit) => Promise<T>) =>
+    withinUnit((fn) => store.transaction(fn), unit, work)
+  /** After the commit: the caller's route table must know the change before it is acknowledged. */
+  const changed = (unit: StoreUnit, kind: FlowChange['kind'], id: string): void => {
+    unit.afterCommit(async () => {
+      await onChange?.({ kind, id })
+    })
   }
 
   return {
@@ -134,9 +145,10 @@ export function createFlowService(options: FlowServiceOptions): FlowService {
       return flow
     },
 
-    async createFlow(input, actor) {
+    async createFlow(input, actor, unit) {
       const definition = validateFlowInput(input, config)
-      const flow = await store.transaction(async (tx) => {
+      return write(unit, async (work) => {
+        const { tx } = work
         await checkReferences(tx, definition, null)
         const time = now()
         const created: Flow = { id: randomUUID(), ...definition, createdAt: time, updatedAt: time }
@@ -145,14 +157,14 @@ export function createFlowService(options: FlowServiceOptions): FlowService {
           { ...actor, action: 'flow.create', target: `flow:${created.address}`, after: created },
           time,
         )
+        changed(work, 'flow', created.id)
         return created
       })
-      await changed('flow', flow.id)
-      return flow
     },
 
-    async updateFlow(ref, patch, actor) {
-      const flow = await store.transaction(async (tx) => {
+    async updateFlow(ref, patch, actor, unit) {
+      return write(unit, async (work) => {
+        const { tx } = work
         const before = await findFlow(tx, ref)
         if (before === undefined) throw notFound('flow')
         const { id: _id, createdAt: _created, updatedAt: _updated, ...current } = before
@@ -165,23 +177,22 @@ export function createFlowService(options: FlowServiceOptions): FlowService {
           { ...actor, action: 'flow.update', target: `flow:${after.address}`, before, after },
           time,
         )
+        changed(work, 'flow', after.id)
         return after
       })
-      await changed('flow', flow.id)
-      return flow
     },
 
-    async deleteFlow(ref, actor) {
-      const id = await store.transaction(async (tx) => {
+    async deleteFlow(ref, actor, unit) {
+      await write(unit, async (work) => {
+        const { tx } = work
         const before = await findFlow(tx, ref)
         if (before === undefined || !(await tx.deleteFlow(before.id))) throw notFound('flow')
         await tx.appendAudit(
           { ...actor, action: 'flow.delete', target: `flow:${before.address}`, before },
           now(),
         )
-        return before.id
+        changed(work, 'flow', before.id)
       })
-      await changed('flow', id)
     },
 
     listConnections: async () => (await store.listConnections()).map(connectionView),
@@ -192,9 +203,10 @@ export function createFlowService(options: FlowServiceOptions): FlowService {
       return connectionView(connection)
     },
 
-    async createConnection(input, actor) {
+    async createConnection(input, actor, unit) {
       const definition = validateConnectionInput(input, config)
-      const view = await store.transaction(async (tx) => {
+      return write(unit, async (work) => {
+        const { tx } = work
         if ((await tx.getConnection(definition.name)) !== undefined) {
           throw new FlowgateError('ERR_ALREADY_EXISTS', {
             description: `an upstream connection named ${definition.name} already exists`,
@@ -215,15 +227,15 @@ export function createFlowService(options: FlowServiceOptions): FlowService {
           { ...actor, action: 'connection.create', target: `connection:${created.name}`, after },
           time,
         )
+        changed(work, 'connection', created.name)
         return after
       })
-      await changed('connection', view.name)
-      return view
     },
 
-    async updateConnection(name, input, actor) {
+    async updateConnection(name, input, actor, unit) {
       const definition = validateConnectionInput({ ...input, name }, config)
-      const view = await store.transaction(async (tx) => {
+      return write(unit, async (work) => {
+        const { tx } = work
         const existing = await tx.getConnection(name)
         if (existing === undefined) throw notFound('upstream connection')
         const time = now()
@@ -242,14 +254,14 @@ export function createFlowService(options: FlowServiceOptions): FlowService {
           { ...actor, action: 'connection.update', target: `connection:${name}`, before, after },
           time,
         )
+        changed(work, 'connection', name)
         return after
       })
-      await changed('connection', view.name)
-      return view
     },
 
-    async deleteConnection(name, actor) {
-      await store.transaction(async (tx) => {
+    async deleteConnection(name, actor, unit) {
+      await write(unit, async (work) => {
+        const { tx } = work
         const existing = await tx.getConnection(name)
         if (existing === undefined) throw notFound('upstream connection')
         await tx.deleteConnection(name)
@@ -262,8 +274,8 @@ export function createFlowService(options: FlowServiceOptions): FlowService {
           },
           now(),
         )
+        changed(work, 'connection', name)
       })
-      await changed('connection', name)
     },
   }
 }

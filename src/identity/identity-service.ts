@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto'
 import type { FlowgateConfig } from '../config/schema.ts'
 import { FlowgateError } from '../lib/errors.ts'
+import { withinUnit } from '../lib/unit-of-work.ts'
+import { objectNamePattern } from '../model/names.ts'
 import { createSecretHasher, type MasterKey } from '../secrets/master-key.ts'
 import type { Instance, Plan, Role, ServiceKey, Store, StoreOperations } from '../store/types.ts'
-import type { Actor } from './actor.ts'
+import type { Actor, StoreUnit } from './actor.ts'
 import { generateClientSecret, secretPrefixOf } from './client-secret.ts'
 import type { IdentityIndex } from './identity-index.ts'
 import { parseInstanceParameters, toSapInstanceParameters } from './instance-parameters.ts'
 import { parseKeyParameters } from './key-parameters.ts'
 import type { KeyRing, RotationResult } from './key-ring.ts'
-import { adminRolePrefix, clientIdFor, roleNamePattern, xsappnameOf } from './names.ts'
+import { checkNewRoleName, clientIdFor, xsappnameOf } from './names.ts'
 
 export interface IdentityServiceOptions {
   readonly store: Store
@@ -59,15 +61,21 @@ export interface RotateServiceKeyOptions {
 
 export interface IdentityService {
   listRoles(): Promise<Role[]>
-  createRole(name: string, description: string | null, actor: Actor): Promise<Role>
-  deleteRole(name: string, actor: Actor): Promise<void>
+  createRole(name: string, description: string | null, actor: Actor, unit?: StoreUnit): Promise<Role>
+  deleteRole(name: string, actor: Actor, unit?: StoreUnit): Promise<void>
   listInstances(): Promise<Instance[]>
   getInstance(name: string): Promise<Instance>
-  createInstance(name: string, plan: Plan, parameters: unknown, actor: Actor): Promise<Instance>
+  createInstance(
+    name: string,
+    plan: Plan,
+    parameters: unknown,
+    actor: Actor,
+    unit?: StoreUnit,
+  ): Promise<Instance>
   /** Keys absent from `parameters` keep their current value. */
-  updateInstance(name: string, parameters: unknown, actor: Actor): Promise<Instance>
+  updateInstance(name: string, parameters: unknown, actor: Actor, unit?: StoreUnit): Promise<Instance>
   /** Deletes the instance and all its keys: their tokens fail on the next request. */
-  deleteInstance(name: string, actor: Actor): Promise<void>
+  deleteInstance(name: string, actor: Actor, unit?: StoreUnit): Promise<void>
   createServiceKey(
     instanceName: string,
     keyName: string,
@@ -93,12 +101,11 @@ export interface IdentityService {
   rotateSigningKey(actor: Actor): Promise<RotationResult>
 }
 
-const namePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/
 const defaultPreviousValidForSeconds = 86_400
 const maxPreviousValidForSeconds = 30 * 86_400
 
 function checkName(kind: 'instance' | 'service key', name: string): void {
-  if (typeof name !== 'string' || !namePattern.test(name)) {
+  if (typeof name !== 'string' || !objectNamePattern.test(name)) {
     throw new FlowgateError('ERR_VALIDATION', {
       description: `invalid ${kind} name: 1 to 100 letters, digits, "_", "." or "-", starting with a letter or digit`,
     })
@@ -147,6 +154,8 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
   const xsappname = xsappnameOf(config)
   const maxValiditySeconds = config.tokens.maxValiditySeconds
   const tokenUrl = `${config.publicUrl}/oauth/token`
+  const write = <T>(unit: StoreUnit | undefined, work: (unit: StoreUnit) => Promise<T>) =>
+    withinUnit((fn) => store.transaction(fn), unit, work)
 
   async function instanceByName(tx: StoreOperations, name: string): Promise<Instance> {
     const instance = await tx.getInstanceByName(name)
@@ -208,19 +217,10 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
   return {
     listRoles: () => store.listRoles(),
 
-    async createRole(name, description, actor) {
-      if (typeof name !== 'string' || !roleNamePattern.test(name) || name.length > 100) {
-        throw new FlowgateError('ERR_INVALID_ROLE_NAME', {
-          description: 'invalid role name: 1 to 100 letters, digits, "_" and "."',
-        })
-      }
-      if (name.startsWith(adminRolePrefix)) {
-        throw new FlowgateError('ERR_INVALID_ROLE_NAME', {
-          description: `role names starting with "${adminRolePrefix}" are reserved for Flowgate's admin API`,
-        })
-      }
+    async createRole(name, description, actor, unit) {
+      checkNewRoleName(name)
       const role: Role = { name, description, builtIn: false, createdAt: now() }
-      await store.transaction(async (tx) => {
+      await write(unit, async ({ tx }) => {
         if ((await tx.getRole(name)) !== undefined) {
           throw new FlowgateError('ERR_ALREADY_EXISTS', { description: `role "${name}" already exists` })
         }
@@ -230,8 +230,8 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
       return role
     },
 
-    async deleteRole(name, actor) {
-      await store.transaction(async (tx) => {
+    async deleteRole(name, actor, unit) {
+      await write(unit, async ({ tx }) => {
         const role = await tx.getRole(name)
         if (role === undefined) throw notFound(`role "${name}"`)
         if (role.builtIn) {
@@ -248,7 +248,7 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
       return instanceByName(store, name)
     },
 
-    async createInstance(name, plan, parameters, actor) {
+    async createInstance(name, plan, parameters, actor, unit) {
       checkName('instance', name)
       if (plan !== 'integration-flow' && plan !== 'api') {
         throw new FlowgateError('ERR_VALIDATION', { description: 'plan must be "integration-flow" or "api"' })
@@ -263,20 +263,20 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
         createdAt: time,
         updatedAt: time,
       }
-      await store.transaction(async (tx) => {
+      await write(unit, async ({ tx, afterCommit }) => {
         if ((await tx.getInstanceByName(name)) !== undefined) {
           throw new FlowgateError('ERR_ALREADY_EXISTS', { description: `instance "${name}" already exists` })
         }
         await checkRolesExist(tx, parsed.roles)
         await tx.createInstance(instance)
         await audit(tx, actor, 'instance.create', `instance:${name}`, undefined, instanceView(instance))
+        afterCommit(() => index.putInstance(instance))
       })
-      index.putInstance(instance)
       return instance
     },
 
-    async updateInstance(name, parameters, actor) {
-      const updated = await store.transaction(async (tx) => {
+    async updateInstance(name, parameters, actor, unit) {
+      return write(unit, async ({ tx, afterCommit }) => {
         const current = await instanceByName(tx, name)
         const parsed = parseInstanceParameters(
           parameters,
@@ -295,14 +295,13 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
           instanceView(current),
           instanceView(next),
         )
+        afterCommit(() => index.putInstance(next))
         return next
       })
-      index.putInstance(updated)
-      return updated
     },
 
-    async deleteInstance(name, actor) {
-      const id = await store.transaction(async (tx) => {
+    async deleteInstance(name, actor, unit) {
+      await write(unit, async ({ tx, afterCommit }) => {
         const instance = await instanceByName(tx, name)
         const keys = await tx.listServiceKeys(instance.id)
         await tx.deleteInstance(instance.id)
@@ -310,9 +309,8 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
           ...instanceView(instance),
           serviceKeys: keys.map((key) => ({ name: key.name, clientId: key.clientId })),
         })
-        return instance.id
+        afterCommit(() => index.removeInstance(instance.id))
       })
-      index.removeInstance(id)
     },
 
     async createServiceKey(instanceName, keyName, parameters, actor) {

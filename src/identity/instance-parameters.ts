@@ -1,6 +1,7 @@
 import { FlowgateError } from '../lib/errors.ts'
+import { isRoleName } from '../model/names.ts'
 import type { InstanceParameters, Plan } from '../store/types.ts'
-import { adminRolePrefix, builtInRoles, roleNamePattern } from './names.ts'
+import { adminRolePrefix, builtInRoles } from './names.ts'
 
 /** SAP's instance parameters exactly as users write them (`cf create-service … -c '{…}'`). */
 export interface SapInstanceParameters {
@@ -26,7 +27,7 @@ function parseRoles(value: unknown, plan: Plan): string[] {
   }
   const roles = [...new Set(value as string[])]
   for (const role of roles) {
-    if (!roleNamePattern.test(role)) {
+    if (!isRoleName(role)) {
       throw new FlowgateError('ERR_INVALID_ROLE_NAME', {
         description: `invalid role name "${role.slice(0, 64)}": use letters, digits, "_" and "."`,
       })

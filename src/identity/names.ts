@@ -1,4 +1,6 @@
 import type { FlowgateConfig } from '../config/schema.ts'
+import { FlowgateError } from '../lib/errors.ts'
+import { isRoleName, roleNameRule } from '../model/names.ts'
 
 /**
  * The names SAP tooling expects, derived from configuration and never from a request: the
@@ -28,10 +30,20 @@ export function roleOfScope(xsappname: string, scope: string): string | undefine
   return scope.slice(prefix.length)
 }
 
-export const roleNamePattern = /^[A-Za-z0-9_.]+$/
-
 /** Roles of plan `api` (Flowgate's own admin API); no other plan may hold them. */
 export const adminRolePrefix = 'Flowgate.'
+
+/** The rule for a role an administrator creates (admin API, CLI, declarative apply). */
+export function checkNewRoleName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !isRoleName(name)) {
+    throw new FlowgateError('ERR_INVALID_ROLE_NAME', { description: `invalid role name: ${roleNameRule}` })
+  }
+  if (name.startsWith(adminRolePrefix)) {
+    throw new FlowgateError('ERR_INVALID_ROLE_NAME', {
+      description: `role names starting with "${adminRolePrefix}" are reserved for Flowgate's admin API`,
+    })
+  }
+}
 
 export const builtInRoles = {
   send: 'ESBMessaging.send',

@@ -11,11 +11,16 @@ import {
 import { parseDocumentText, readDocumentFile, resolveDocument } from '../../src/declarative/read-document.ts'
 import { renderDocument } from '../../src/declarative/render-document.ts'
 import { createFlowService } from '../../src/flows/flow-service.ts'
+import { createIdentityIndex } from '../../src/identity/identity-index.ts'
+import { createIdentityService } from '../../src/identity/identity-service.ts'
+import type { KeyRing } from '../../src/identity/key-ring.ts'
 import { createSecretBox, masterKeyFromBytes } from '../../src/secrets/master-key.ts'
+import type { Store } from '../../src/store/types.ts'
 import { type OpenedBackend, storeBackends } from '../helpers/databases.ts'
 
 const config = loadConfig({ env: {}, overrides: { publicUrl: 'https://gateway.example.test' } })
-const secretBox = createSecretBox(masterKeyFromBytes(Buffer.alloc(32, 3)))
+const masterKey = masterKeyFromBytes(Buffer.alloc(32, 3))
+const secretBox = createSecretBox(masterKey)
 const actor = { actor: 'sb-admin!b1|it-rt-flowgate!b1', sourceAddress: '127.0.0.1' }
 const t0 = Date.UTC(2025, 6, 2)
 
@@ -48,6 +53,23 @@ instances:
       token-validity: 900
 `
 
+/** The services apply writes through, on the given store (its transactions included). */
+function writers(store: Store) {
+  const now = () => t0
+  const index = createIdentityIndex({ store, now, graceMs: 0 })
+  return {
+    identity: createIdentityService({
+      store,
+      index,
+      keyRing: {} as KeyRing,
+      masterKey,
+      config,
+      now,
+    }),
+    flows: createFlowService({ store, secretBox, config, now }),
+  }
+}
+
 const cpiKey = JSON.stringify({
   oauth: {
     clientid: 'sb-cpi!b1|it-rt-tenant!b2',
@@ -73,6 +95,7 @@ for (const backendFactory of storeBackends()) {
       applied = []
       service = createDeclarativeService({
         store: backend.store,
+        ...writers(backend.store),
         config,
         secretBox,
         now: () => t0,
@@ -282,19 +305,21 @@ for (const backendFactory of storeBackends()) {
       const auditCount = (await backend.store.listAuditEvents({ limit: 1000 })).items.length
       // The store fails on the last write: the role and flow written before it in the same
       // transaction, and their audit events, must disappear with it.
+      const failingStore: Store = {
+        ...backend.store,
+        transaction: (fn) =>
+          backend.store.transaction((tx) =>
+            fn({
+              ...tx,
+              createInstance: async () => {
+                throw new Error('disk full')
+              },
+            }),
+          ),
+      }
       const failing = createDeclarativeService({
-        store: {
-          ...backend.store,
-          transaction: (fn) =>
-            backend.store.transaction((tx) =>
-              fn({
-                ...tx,
-                createInstance: async () => {
-                  throw new Error('disk full')
-                },
-              }),
-            ),
-        },
+        store: failingStore,
+        ...writers(backend.store),
         config,
         secretBox,
         now: () => t0,
