@@ -16,7 +16,7 @@ import { type AdminCaller, createAdminAuthenticator } from './admin-auth.ts'
 import { verifyAuditEvents } from './audit-verification.ts'
 import { createAdminAuthFailureLog } from './auth-failures.ts'
 import { createErrorHandler, sendAdminError } from './error-handler.ts'
-import { createHandlers } from './handlers.ts'
+import { type AdminHandler, createHandlers } from './handlers.ts'
 import { buildOpenApiDocument } from './openapi.ts'
 import { type AdminOperation, adminOperations, type OperationId } from './operations.ts'
 
@@ -135,7 +135,8 @@ export async function buildAdminApp(options: AdminServerOptions): Promise<{
   )
 
   for (const [operationId, operation] of Object.entries(adminOperations) as [OperationId, AdminOperation][]) {
-    const handler = handlers[operationId]
+    // Fastify validated the call against this operation's schemas, the source of the handler's types.
+    const handler = handlers[operationId] as AdminHandler
     const access = operation.access
     app.route({
       method: operation.method,

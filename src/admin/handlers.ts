@@ -1,15 +1,13 @@
+import type { Static, TSchema } from 'typebox'
 import type { DeclarativeService } from '../declarative/declarative-service.ts'
-import type { ResolvedDocument } from '../declarative/document.ts'
-import type { ConnectionInput } from '../flows/connection-input.ts'
-import type { FlowInput } from '../flows/flow-input.ts'
 import type { FlowService } from '../flows/flow-service.ts'
 import type { IdentityService } from '../identity/identity-service.ts'
 import type { TokenAuthenticator } from '../identity/principal.ts'
 import { FlowgateError, isFlowgateError } from '../lib/errors.ts'
-import type { Plan, Store } from '../store/types.ts'
+import type { Store } from '../store/types.ts'
 import type { AdminCaller } from './admin-auth.ts'
 import type { AuditVerification } from './audit-verification.ts'
-import type { OperationId } from './operations.ts'
+import type { AdminOperation, adminOperations, OperationId } from './operations.ts'
 import {
   accessRecordView,
   auditEventView,
@@ -21,10 +19,13 @@ import {
   signingKeyView,
 } from './views.ts'
 
-export interface AdminCall {
-  readonly params: Readonly<Record<string, string>>
-  readonly query: Readonly<Record<string, unknown>>
-  readonly body: Readonly<Record<string, unknown>>
+type Input<Schema> = Schema extends TSchema ? Static<Schema> : Readonly<Record<string, unknown>>
+
+/** A call as Fastify validated it: its parameters, query and body typed by the operation's schemas. */
+export interface AdminCall<Operation extends AdminOperation = AdminOperation> {
+  readonly params: Input<Operation['params']>
+  readonly query: Input<Operation['query']>
+  readonly body: Input<Operation['body']>
   /** Null only on public operations. */
   readonly caller: AdminCaller | null
 }
@@ -34,7 +35,12 @@ export interface AdminResult {
   readonly body?: unknown
 }
 
-export type AdminHandler = (call: AdminCall) => Promise<AdminResult>
+export type AdminHandler<Operation extends AdminOperation = AdminOperation> = (
+  call: AdminCall<Operation>,
+) => Promise<AdminResult>
+
+/** One handler per operation; the type makes a missing or misnamed one a compile error. */
+export type AdminHandlers = { [Id in OperationId]: AdminHandler<(typeof adminOperations)[Id]> }
 
 export interface HandlerDependencies {
   readonly store: Store
@@ -54,7 +60,7 @@ const ok = (body: unknown): AdminResult => ({ status: 200, body })
 const created = (body: unknown): AdminResult => ({ status: 201, body })
 const done: AdminResult = { status: 204 }
 
-function actorOf(call: AdminCall) {
+function actorOf(call: { readonly caller: AdminCaller | null }) {
   if (call.caller === null) throw new FlowgateError('ERR_INTERNAL', { detail: 'write without a caller' })
   return call.caller.actor
 }
@@ -67,8 +73,7 @@ function withoutUndefined<T extends Record<string, unknown>>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as T
 }
 
-/** One handler per operation; the type makes a missing or misnamed one a compile error. */
-export function createHandlers(deps: HandlerDependencies): Record<OperationId, AdminHandler> {
+export function createHandlers(deps: HandlerDependencies): AdminHandlers {
   const { store, accessRecords, identity, flows, declarative } = deps
 
   return {
@@ -76,18 +81,16 @@ export function createHandlers(deps: HandlerDependencies): Record<OperationId, A
       return ok({ items: (await identity.listRoles()).map(roleView) })
     },
     async createRole(call) {
-      const description = (call.body.description as string | undefined) ?? null
-      return created(
-        roleView(await identity.createRole(call.body.name as string, description, actorOf(call))),
-      )
+      const { name, description } = call.body
+      return created(roleView(await identity.createRole(name, description ?? null, actorOf(call))))
     },
     async getRole(call) {
-      const role = await store.getRole(call.params.name as string)
+      const role = await store.getRole(call.params.name)
       if (role === undefined) throw new FlowgateError('ERR_NOT_FOUND', { description: 'role not found' })
       return ok(roleView(role))
     },
     async deleteRole(call) {
-      await identity.deleteRole(call.params.name as string, actorOf(call))
+      await identity.deleteRole(call.params.name, actorOf(call))
       return done
     },
 
@@ -95,7 +98,7 @@ export function createHandlers(deps: HandlerDependencies): Record<OperationId, A
       return ok({ items: (await identity.listInstances()).map(instanceView) })
     },
     async createInstance(call) {
-      const { name, plan, parameters } = call.body as { name: string; plan?: Plan; parameters?: unknown }
+      const { name, plan, parameters } = call.body
       const instance = await identity.createInstance(
         name,
         plan ?? 'integration-flow',
@@ -105,42 +108,36 @@ export function createHandlers(deps: HandlerDependencies): Record<OperationId, A
       return created(instanceView(instance))
     },
     async getInstance(call) {
-      return ok(instanceView(await identity.getInstance(call.params.name as string)))
+      return ok(instanceView(await identity.getInstance(call.params.name)))
     },
     async updateInstance(call) {
-      const instance = await identity.updateInstance(
-        call.params.name as string,
-        call.body.parameters,
-        actorOf(call),
-      )
+      const instance = await identity.updateInstance(call.params.name, call.body.parameters, actorOf(call))
       return ok(instanceView(instance))
     },
     async deleteInstance(call) {
-      await identity.deleteInstance(call.params.name as string, actorOf(call))
+      await identity.deleteInstance(call.params.name, actorOf(call))
       return done
     },
 
     async listKeys(call) {
-      return ok({ items: (await identity.listServiceKeys(call.params.name as string)).map(serviceKeyView) })
+      return ok({ items: (await identity.listServiceKeys(call.params.name)).map(serviceKeyView) })
     },
     async createKey(call) {
-      const { name, parameters } = call.body as { name: string; parameters?: unknown }
-      return created(
-        await identity.createServiceKey(call.params.name as string, name, parameters, actorOf(call)),
-      )
+      const { name, parameters } = call.body
+      return created(await identity.createServiceKey(call.params.name, name, parameters, actorOf(call)))
     },
     async getKey(call) {
-      const keys = await identity.listServiceKeys(call.params.name as string)
+      const keys = await identity.listServiceKeys(call.params.name)
       const key = keys.find((candidate) => candidate.name === call.params.key)
       if (key === undefined)
         throw new FlowgateError('ERR_NOT_FOUND', { description: 'service key not found' })
       return ok(serviceKeyView(key))
     },
     async rotateKey(call) {
-      const overlap = call.body.overlapSeconds as number | undefined
+      const overlap = call.body.overlapSeconds
       const key = await identity.rotateServiceKey(
-        call.params.name as string,
-        call.params.key as string,
+        call.params.name,
+        call.params.key,
         overlap === undefined ? {} : { previousValidForSeconds: overlap },
         actorOf(call),
       )
@@ -148,22 +145,17 @@ export function createHandlers(deps: HandlerDependencies): Record<OperationId, A
     },
     async expireKey(call) {
       const at = timeOf(call.body.at) ?? deps.now()
-      const key = await identity.expireServiceKey(
-        call.params.name as string,
-        call.params.key as string,
-        at,
-        actorOf(call),
-      )
+      const key = await identity.expireServiceKey(call.params.name, call.params.key, at, actorOf(call))
       return ok(serviceKeyView(key))
     },
     async deleteKey(call) {
-      await identity.deleteServiceKey(call.params.name as string, call.params.key as string, actorOf(call))
+      await identity.deleteServiceKey(call.params.name, call.params.key, actorOf(call))
       return done
     },
     async revokeToken(call) {
       let principal: Awaited<ReturnType<TokenAuthenticator['authenticate']>>
       try {
-        principal = await deps.authenticator.authenticate(call.body.token as string)
+        principal = await deps.authenticator.authenticate(call.body.token)
       } catch (error) {
         // Already expired or revoked (or its key or instance is gone): nothing left to revoke.
         if (
@@ -188,21 +180,17 @@ export function createHandlers(deps: HandlerDependencies): Record<OperationId, A
       return ok({ items: (await flows.listFlows()).map(flowView) })
     },
     async createFlow(call) {
-      return created(flowView(await flows.createFlow(call.body as unknown as FlowInput, actorOf(call))))
+      return created(flowView(await flows.createFlow(call.body, actorOf(call))))
     },
     async getFlow(call) {
-      return ok(flowView(await flows.getFlow(call.params.ref as string)))
+      return ok(flowView(await flows.getFlow(call.params.ref)))
     },
     async updateFlow(call) {
-      const flow = await flows.updateFlow(
-        call.params.ref as string,
-        call.body as unknown as Partial<FlowInput>,
-        actorOf(call),
-      )
+      const flow = await flows.updateFlow(call.params.ref, call.body, actorOf(call))
       return ok(flowView(flow))
     },
     async deleteFlow(call) {
-      await flows.deleteFlow(call.params.ref as string, actorOf(call))
+      await flows.deleteFlow(call.params.ref, actorOf(call))
       return done
     },
 
@@ -210,22 +198,18 @@ export function createHandlers(deps: HandlerDependencies): Record<OperationId, A
       return ok({ items: (await flows.listConnections()).map(connectionView) })
     },
     async createConnection(call) {
-      const connection = await flows.createConnection(call.body as unknown as ConnectionInput, actorOf(call))
+      const connection = await flows.createConnection(call.body, actorOf(call))
       return created(connectionView(connection))
     },
     async getConnection(call) {
-      return ok(connectionView(await flows.getConnection(call.params.name as string)))
+      return ok(connectionView(await flows.getConnection(call.params.name)))
     },
     async replaceConnection(call) {
-      const connection = await flows.updateConnection(
-        call.params.name as string,
-        call.body as unknown as Omit<ConnectionInput, 'name'>,
-        actorOf(call),
-      )
+      const connection = await flows.updateConnection(call.params.name, call.body, actorOf(call))
       return ok(connectionView(connection))
     },
     async deleteConnection(call) {
-      await flows.deleteConnection(call.params.name as string, actorOf(call))
+      await flows.deleteConnection(call.params.name, actorOf(call))
       return done
     },
 
@@ -235,11 +219,11 @@ export function createHandlers(deps: HandlerDependencies): Record<OperationId, A
         withoutUndefined({
           from: timeOf(query.from),
           to: timeOf(query.to),
-          clientId: query.clientId as string | undefined,
-          flow: query.flow as string | undefined,
-          status: query.status as number | undefined,
-          limit: query.limit as number,
-          cursor: (query.cursor as string | undefined) ?? null,
+          clientId: query.clientId,
+          flow: query.flow,
+          status: query.status,
+          limit: query.limit,
+          cursor: query.cursor ?? null,
         }),
       )
       return ok({ items: page.items.map(accessRecordView), next: page.next })
@@ -250,11 +234,11 @@ export function createHandlers(deps: HandlerDependencies): Record<OperationId, A
         withoutUndefined({
           from: timeOf(query.from),
           to: timeOf(query.to),
-          actor: query.actor as string | undefined,
-          action: query.action as string | undefined,
-          afterSeq: query.afterSeq as number | undefined,
-          limit: query.limit as number,
-          cursor: (query.cursor as string | undefined) ?? null,
+          actor: query.actor,
+          action: query.action,
+          afterSeq: query.afterSeq,
+          limit: query.limit,
+          cursor: query.cursor ?? null,
         }),
       )
       return ok({ items: page.items.map(auditEventView), next: page.next })
@@ -275,16 +259,10 @@ export function createHandlers(deps: HandlerDependencies): Record<OperationId, A
       return ok(await declarative.export())
     },
     async planConfiguration(call) {
-      return ok(await declarative.plan(call.body.document as ResolvedDocument, call.body.prune === true))
+      return ok(await declarative.plan(call.body.document, call.body.prune === true))
     },
     async applyConfiguration(call) {
-      return ok(
-        await declarative.apply(
-          call.body.document as ResolvedDocument,
-          call.body.prune === true,
-          actorOf(call),
-        ),
-      )
+      return ok(await declarative.apply(call.body.document, call.body.prune === true, actorOf(call)))
     },
 
     async livez() {

@@ -1,26 +1,21 @@
+import { type TProperties, Type } from 'typebox'
 import { exportedDocumentSchema, planSchema, resolvedDocumentSchema } from '../declarative/document-schema.ts'
+import { connectionInputSchema, connectionReplacementSchema, connectionSchema } from '../model/connection.ts'
+import { flowInputSchema, flowPatchSchema, flowSchema } from '../model/flow.ts'
+import { instanceInputSchema, instanceSchema, sapInstanceParametersSchema } from '../model/instance.ts'
+import { connectionName, objectName, roleName } from '../model/names.ts'
+import { roleInputSchema, roleSchema } from '../model/role.ts'
+import { closed, time } from '../model/schema.ts'
+import { keyParametersSchema } from '../model/service-key.ts'
 import {
   accessRecordSchema,
   auditEventSchema,
-  connectionName,
-  connectionSchema,
-  createConnectionBody,
-  createFlowBody,
-  flowSchema,
-  instanceSchema,
-  keyParametersSchema,
   listOf,
-  objectName,
   pageOf,
   pageQueryFields,
-  replaceConnectionBody,
-  roleName,
-  roleSchema,
-  sapInstanceParametersSchema,
   sapServiceKeySchema,
   serviceKeySchema,
   signingKeySchema,
-  updateFlowBody,
 } from './schemas.ts'
 
 /**
@@ -46,30 +41,24 @@ export interface AdminOperation {
   >
 }
 
-const params = (properties: Record<string, object>) =>
-  ({
-    type: 'object',
-    additionalProperties: false,
-    required: Object.keys(properties),
-    properties,
-  }) as const
+/** Path parameters: every one required. */
+const params = <const Properties extends TProperties>(properties: Properties) => closed(properties)
 
 const nameParam = params({ name: objectName })
 const connectionParam = params({ name: connectionName })
 const keyParams = params({ name: objectName, key: objectName })
 const flowParam = params({
-  ref: {
-    type: 'string',
+  ref: Type.String({
     minLength: 1,
     maxLength: 202,
     description: 'Flow id, or its address without the leading slash (`orders`; URL-encode inner slashes).',
-  },
+  }),
 })
 
 const ok = (schema: object | null, description = 'OK') => ({ description, schema })
 const noContent = { description: 'Done', schema: null }
 
-const emptyBody = { type: 'object', additionalProperties: false, properties: {} } as const
+const emptyBody = closed({})
 
 export const adminOperations = {
   listRoles: {
@@ -86,12 +75,7 @@ export const adminOperations = {
     tag: 'roles',
     summary: 'Create a role',
     access: 'write',
-    body: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['name'],
-      properties: { name: roleName, description: { type: 'string', maxLength: 512 } },
-    },
+    body: roleInputSchema,
     responses: { 201: ok(roleSchema, 'Created') },
   },
   getRole: {
@@ -127,16 +111,7 @@ export const adminOperations = {
     tag: 'instances',
     summary: 'Create a service instance',
     access: 'write',
-    body: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['name'],
-      properties: {
-        name: objectName,
-        plan: { type: 'string', enum: ['integration-flow', 'api'], default: 'integration-flow' },
-        parameters: sapInstanceParametersSchema,
-      },
-    },
+    body: instanceInputSchema,
     responses: { 201: ok(instanceSchema, 'Created') },
   },
   getInstance: {
@@ -155,12 +130,7 @@ export const adminOperations = {
     summary: "Update an instance's parameters (absent keys keep their value)",
     access: 'write',
     params: nameParam,
-    body: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['parameters'],
-      properties: { parameters: sapInstanceParametersSchema },
-    },
+    body: closed({ parameters: sapInstanceParametersSchema }),
     responses: { 200: ok(instanceSchema) },
   },
   deleteInstance: {
@@ -189,12 +159,7 @@ export const adminOperations = {
     summary: "Create a service key: returns SAP's service key JSON, the only time the secret is shown",
     access: 'write',
     params: nameParam,
-    body: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['name'],
-      properties: { name: objectName, parameters: keyParametersSchema },
-    },
+    body: closed({ name: objectName, parameters: Type.Optional(keyParametersSchema) }),
     responses: { 201: ok(sapServiceKeySchema, 'Created') },
   },
   getKey: {
@@ -213,18 +178,15 @@ export const adminOperations = {
     summary: 'Give a key a new secret; the previous one stays valid for the overlap',
     access: 'write',
     params: keyParams,
-    body: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        overlapSeconds: {
-          type: 'integer',
+    body: closed({
+      overlapSeconds: Type.Optional(
+        Type.Integer({
           minimum: 0,
           maximum: 2_592_000,
           description: 'How long the previous secret stays valid (default 86400).',
-        },
-      },
-    },
+        }),
+      ),
+    }),
     responses: { 200: ok(sapServiceKeySchema, "The key with its new secret, in SAP's JSON; shown once") },
   },
   expireKey: {
@@ -234,11 +196,7 @@ export const adminOperations = {
     summary: 'Set when a key expires (now when `at` is absent); its tokens stop working then',
     access: 'write',
     params: keyParams,
-    body: {
-      type: 'object',
-      additionalProperties: false,
-      properties: { at: { type: 'string', format: 'date-time' } },
-    },
+    body: closed({ at: Type.Optional(time) }),
     responses: { 200: ok(serviceKeySchema) },
   },
   deleteKey: {
@@ -256,12 +214,7 @@ export const adminOperations = {
     tag: 'tokens',
     summary: 'Revoke one access token issued by this gateway (idempotent)',
     access: 'write',
-    body: {
-      type: 'object',
-      additionalProperties: false,
-      required: ['token'],
-      properties: { token: { type: 'string', minLength: 1, maxLength: 16384, writeOnly: true } },
-    },
+    body: closed({ token: Type.String({ minLength: 1, maxLength: 16384, writeOnly: true }) }),
     responses: { 204: noContent },
   },
 
@@ -279,7 +232,7 @@ export const adminOperations = {
     tag: 'flows',
     summary: 'Expose a flow',
     access: 'write',
-    body: createFlowBody,
+    body: flowInputSchema,
     responses: { 201: ok(flowSchema, 'Created') },
   },
   getFlow: {
@@ -298,7 +251,7 @@ export const adminOperations = {
     summary: 'Change some properties of a flow',
     access: 'write',
     params: flowParam,
-    body: updateFlowBody,
+    body: flowPatchSchema,
     responses: { 200: ok(flowSchema) },
   },
   deleteFlow: {
@@ -325,7 +278,7 @@ export const adminOperations = {
     tag: 'connections',
     summary: 'Create an upstream connection (secrets are encrypted at rest and never returned)',
     access: 'write',
-    body: createConnectionBody,
+    body: connectionInputSchema,
     responses: { 201: ok(connectionSchema, 'Created') },
   },
   getConnection: {
@@ -344,7 +297,7 @@ export const adminOperations = {
     summary: "Replace an upstream connection's definition, secret included",
     access: 'write',
     params: connectionParam,
-    body: replaceConnectionBody,
+    body: connectionReplacementSchema,
     responses: { 200: ok(connectionSchema) },
   },
   deleteConnection: {
@@ -363,18 +316,16 @@ export const adminOperations = {
     tag: 'access records',
     summary: 'Access records, newest first, paged',
     access: 'read',
-    query: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        from: { type: 'string', format: 'date-time', description: 'Records at or after this time.' },
-        to: { type: 'string', format: 'date-time', description: 'Records before this time.' },
-        clientId: { type: 'string', maxLength: 512 },
-        flow: { type: 'string', maxLength: 202, description: 'Flow address, e.g. `/orders`.' },
-        status: { type: 'integer', minimum: 100, maximum: 599 },
-        ...pageQueryFields,
-      },
-    },
+    query: closed({
+      from: Type.Optional(
+        Type.String({ format: 'date-time', description: 'Records at or after this time.' }),
+      ),
+      to: Type.Optional(Type.String({ format: 'date-time', description: 'Records before this time.' })),
+      clientId: Type.Optional(Type.String({ maxLength: 512 })),
+      flow: Type.Optional(Type.String({ maxLength: 202, description: 'Flow address, e.g. `/orders`.' })),
+      status: Type.Optional(Type.Integer({ minimum: 100, maximum: 599 })),
+      ...pageQueryFields,
+    }),
     responses: { 200: ok(pageOf(accessRecordSchema)) },
   },
   listAuditEvents: {
@@ -383,18 +334,16 @@ export const adminOperations = {
     tag: 'audit',
     summary: 'Audit events in sequence order, paged',
     access: 'read',
-    query: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        from: { type: 'string', format: 'date-time' },
-        to: { type: 'string', format: 'date-time' },
-        actor: { type: 'string', maxLength: 512 },
-        action: { type: 'string', maxLength: 128 },
-        afterSeq: { type: 'integer', minimum: 0, description: 'Events with a greater sequence number.' },
-        ...pageQueryFields,
-      },
-    },
+    query: closed({
+      from: Type.Optional(time),
+      to: Type.Optional(time),
+      actor: Type.Optional(Type.String({ maxLength: 512 })),
+      action: Type.Optional(Type.String({ maxLength: 128 })),
+      afterSeq: Type.Optional(
+        Type.Integer({ minimum: 0, description: 'Events with a greater sequence number.' }),
+      ),
+      ...pageQueryFields,
+    }),
     responses: { 200: ok(pageOf(auditEventSchema)) },
   },
   verifyAuditChain: {
@@ -490,15 +439,12 @@ function healthSchema() {
 }
 
 function applyBody() {
-  return {
-    type: 'object',
-    additionalProperties: false,
-    required: ['document'],
-    properties: {
-      document: resolvedDocumentSchema,
-      prune: { type: 'boolean', default: false, description: 'Delete what the document does not name.' },
-    },
-  } as const
+  return closed({
+    document: resolvedDocumentSchema,
+    prune: Type.Optional(
+      Type.Boolean({ default: false, description: 'Delete what the document does not name.' }),
+    ),
+  })
 }
 
 export function auditVerificationSchema() {

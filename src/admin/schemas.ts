@@ -1,27 +1,14 @@
+import { Type } from 'typebox'
+import { objectName } from '../model/names.ts'
+import { nullableString, nullableTime, time } from '../model/schema.ts'
+import { keyTypes } from '../model/service-key.ts'
+
 /**
- * JSON Schemas of the admin API's bodies, queries and responses. Fastify compiles them when the
- * routes are registered, and the OpenAPI document is generated from the same objects, so the
- * served contract and the enforced one cannot drift. Every object is closed.
+ * JSON Schemas of what only the admin API shows (errors, service keys, access records, audit
+ * events, signing keys, pages); the entities' schemas are in src/model. Fastify compiles them
+ * when the routes are registered, and the OpenAPI document is generated from the same objects, so
+ * the served contract and the enforced one cannot drift. Every object is closed.
  */
-
-const time = { type: 'string', format: 'date-time' } as const
-const nullableTime = { type: ['string', 'null'], format: 'date-time' } as const
-const nullableString = { type: ['string', 'null'] } as const
-
-export const roleName = { type: 'string', pattern: '^[A-Za-z0-9_.]+$', minLength: 1, maxLength: 100 } as const
-/** Instances and service keys (as the identity service names them). */
-export const objectName = {
-  type: 'string',
-  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
-  minLength: 1,
-  maxLength: 100,
-} as const
-export const connectionName = {
-  type: 'string',
-  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
-  minLength: 1,
-  maxLength: 64,
-} as const
 
 export const errorSchema = {
   type: 'object',
@@ -32,51 +19,6 @@ export const errorSchema = {
     error_description: { type: 'string' },
     code: { type: 'string', description: 'Flowgate error code (ERR_…), stable and machine-readable.' },
     correlation_id: { type: 'string' },
-  },
-} as const
-
-export const roleSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name', 'description', 'builtIn', 'createdAt'],
-  properties: { name: roleName, description: nullableString, builtIn: { type: 'boolean' }, createdAt: time },
-} as const
-
-export const sapInstanceParametersSchema = {
-  type: 'object',
-  additionalProperties: false,
-  description: "SAP's instance parameters, verbatim.",
-  properties: {
-    roles: { type: 'array', items: roleName, maxItems: 100 },
-    'grant-types': { type: 'array', items: { type: 'string' }, maxItems: 10 },
-    'token-validity': { type: 'integer' },
-  },
-} as const
-
-export const instanceSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['id', 'name', 'plan', 'parameters', 'createdAt', 'updatedAt'],
-  properties: {
-    id: { type: 'string' },
-    name: objectName,
-    plan: { type: 'string', enum: ['integration-flow', 'api'] },
-    parameters: {
-      ...sapInstanceParametersSchema,
-      required: ['roles', 'grant-types', 'token-validity'],
-    },
-    createdAt: time,
-    updatedAt: time,
-  },
-} as const
-
-export const keyParametersSchema = {
-  type: 'object',
-  additionalProperties: false,
-  description: "SAP's service key parameters, verbatim.",
-  properties: {
-    'key-type': { type: 'string', enum: ['clientsecret', 'certificate', 'certificate_external'] },
-    validity: { type: 'integer', description: 'Days until the key expires.' },
   },
 } as const
 
@@ -99,7 +41,7 @@ export const serviceKeySchema = {
     name: objectName,
     instance: objectName,
     clientId: { type: 'string' },
-    keyType: { type: 'string', enum: ['clientsecret', 'certificate', 'certificate_external'] },
+    keyType: { type: 'string', enum: keyTypes },
     secretPrefix: { ...nullableString, description: 'First characters of the secret, to tell keys apart.' },
     rotation: {
       type: ['object', 'null'],
@@ -133,112 +75,6 @@ export const sapServiceKeySchema = {
       },
     },
   },
-} as const
-
-export const flowSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: [
-    'id',
-    'address',
-    'upstream',
-    'role',
-    'methods',
-    'csrf',
-    'maxBodyBytes',
-    'timeoutMs',
-    'connection',
-    'createdAt',
-    'updatedAt',
-  ],
-  properties: {
-    id: { type: 'string' },
-    address: { type: 'string', description: 'Called at `<runtime url>/http<address>`.' },
-    upstream: { type: 'string' },
-    role: roleName,
-    methods: { type: 'array', items: { type: 'string' } },
-    csrf: { type: 'boolean' },
-    maxBodyBytes: { type: 'integer' },
-    timeoutMs: { type: 'integer' },
-    connection: { ...nullableString, description: 'Upstream connection name; null: none.' },
-    createdAt: time,
-    updatedAt: time,
-  },
-} as const
-
-const flowFields = {
-  upstream: { type: 'string', minLength: 1, maxLength: 2048 },
-  role: roleName,
-  methods: {
-    type: 'array',
-    minItems: 1,
-    maxItems: 7,
-    items: { type: 'string', enum: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] },
-  },
-  csrf: { type: 'boolean' },
-  maxBodyBytes: { type: 'integer', minimum: 0 },
-  timeoutMs: { type: 'integer', minimum: 100 },
-  connection: { type: ['string', 'null'], maxLength: 64 },
-} as const
-
-export const createFlowBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['address', 'upstream'],
-  properties: { address: { type: 'string', minLength: 1, maxLength: 200 }, ...flowFields },
-} as const
-
-export const updateFlowBody = {
-  type: 'object',
-  additionalProperties: false,
-  minProperties: 1,
-  properties: flowFields,
-} as const
-
-export const connectionSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name', 'type', 'settings', 'hasSecret', 'createdAt', 'updatedAt'],
-  properties: {
-    name: connectionName,
-    type: { type: 'string', enum: ['none', 'basic', 'oauth2-client-credentials', 'client-certificate'] },
-    settings: {
-      type: 'object',
-      additionalProperties: true,
-      description: 'Non-secret settings (user name, token URL, client id, certificate).',
-    },
-    hasSecret: { type: 'boolean', description: 'A secret is stored (encrypted); it is never returned.' },
-    createdAt: time,
-    updatedAt: time,
-  },
-} as const
-
-const connectionFields = {
-  type: { type: 'string', enum: ['none', 'basic', 'oauth2-client-credentials', 'client-certificate'] },
-  username: { type: 'string', minLength: 1, maxLength: 256 },
-  password: { type: 'string', minLength: 1, maxLength: 1024, writeOnly: true },
-  serviceKey: {
-    description: 'An SAP service key, verbatim: the JSON object or its text.',
-    writeOnly: true,
-    anyOf: [{ type: 'string', maxLength: 65536 }, { type: 'object' }],
-  },
-  certificate: { type: 'string', maxLength: 65536, description: 'PEM chain of the client certificate.' },
-  key: { type: 'string', maxLength: 65536, writeOnly: true, description: 'PEM private key.' },
-  ca: { type: 'string', maxLength: 262144, description: 'PEM CA bundle trusted for this upstream.' },
-} as const
-
-export const createConnectionBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name', 'type'],
-  properties: { name: connectionName, ...connectionFields },
-} as const
-
-export const replaceConnectionBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['type'],
-  properties: connectionFields,
 } as const
 
 export const accessRecordSchema = {
@@ -315,10 +151,14 @@ export const signingKeySchema = {
   },
 } as const
 
+export const defaultPageLimit = 100
+
 export const pageQueryFields = {
-  limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
-  cursor: { type: 'string', maxLength: 512, description: 'The `next` value of the previous page.' },
-} as const
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: defaultPageLimit })),
+  cursor: Type.Optional(
+    Type.String({ maxLength: 512, description: 'The `next` value of the previous page.' }),
+  ),
+}
 
 export function listOf(item: object) {
   return {

@@ -8,143 +8,66 @@
  * Every object is closed: a misspelt key is an error, never silently ignored.
  */
 
-const roleName = { type: 'string', pattern: '^[A-Za-z0-9_.]+$', minLength: 1, maxLength: 100 } as const
-const objectName = {
-  type: 'string',
-  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
-  minLength: 1,
-  maxLength: 100,
-} as const
-const connectionName = {
-  type: 'string',
-  pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$',
-  minLength: 1,
-  maxLength: 64,
-} as const
+import { type Static, type TSchema, Type } from 'typebox'
+import { connectionInputSchema, connectionType, connectionUsername } from '../model/connection.ts'
+import { flowInputSchema } from '../model/flow.ts'
+import { instanceInputSchema } from '../model/instance.ts'
+import { connectionName } from '../model/names.ts'
+import { roleInputSchema } from '../model/role.ts'
+import { closed } from '../model/schema.ts'
 
-export const secretSourceSchema = {
-  type: 'object',
-  additionalProperties: false,
-  description: 'Where a secret comes from: an environment variable, or a file (relative to the YAML file).',
-  minProperties: 1,
-  maxProperties: 1,
-  properties: {
-    env: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
-    file: { type: 'string', minLength: 1, maxLength: 4096 },
+export const secretSourceSchema = closed(
+  {
+    env: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' })),
+    file: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
   },
-} as const
-
-const roleEntry = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name'],
-  properties: {
-    name: roleName,
-    description: { type: 'string', maxLength: 512, description: 'Set when the role is created.' },
+  {
+    description: 'Where a secret comes from: an environment variable, or a file (relative to the YAML file).',
+    minProperties: 1,
+    maxProperties: 1,
   },
-} as const
+)
+export type SecretSource = Static<typeof secretSourceSchema>
 
-const flowEntry = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['address', 'upstream'],
-  properties: {
-    address: { type: 'string', minLength: 1, maxLength: 200 },
-    upstream: { type: 'string', minLength: 1, maxLength: 2048 },
-    role: roleName,
-    methods: { type: 'array', minItems: 1, maxItems: 7, items: { type: 'string' } },
-    csrf: { type: 'boolean' },
-    maxBodyBytes: { type: 'integer', minimum: 0 },
-    timeoutMs: { type: 'integer', minimum: 100 },
-    connection: { type: ['string', 'null'], maxLength: 64 },
-  },
-} as const
+const fileConnectionEntry = closed({
+  name: connectionName,
+  type: connectionType,
+  username: Type.Optional(connectionUsername),
+  passwordFrom: Type.Optional(secretSourceSchema),
+  serviceKeyFrom: Type.Optional(secretSourceSchema),
+  certificateFrom: Type.Optional(secretSourceSchema),
+  keyFrom: Type.Optional(secretSourceSchema),
+  caFrom: Type.Optional(secretSourceSchema),
+})
+export type FileConnectionEntry = Static<typeof fileConnectionEntry>
 
-const instanceEntry = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name'],
-  properties: {
-    name: objectName,
-    plan: { type: 'string', enum: ['integration-flow', 'api'], default: 'integration-flow' },
-    parameters: {
-      type: 'object',
-      additionalProperties: false,
-      description: "SAP's instance parameters, verbatim.",
-      properties: {
-        roles: { type: 'array', items: roleName, maxItems: 100 },
-        'grant-types': { type: 'array', items: { type: 'string' }, maxItems: 10 },
-        'token-validity': { type: 'integer' },
-      },
+const exportedConnectionEntry = closed({
+  name: connectionName,
+  type: connectionType,
+  username: Type.Optional(Type.String()),
+})
+
+/** The document around a form of connection entry; roles, flows and instances are the entities' inputs. */
+function documentOf<const Connection extends TSchema>(connection: Connection, description: string) {
+  const many = <Item extends TSchema>(item: Item) => Type.Optional(Type.Array(item, { maxItems: 10000 }))
+  return closed(
+    {
+      roles: many(roleInputSchema),
+      connections: many(connection),
+      flows: many(flowInputSchema),
+      instances: many(instanceInputSchema),
     },
-  },
-} as const
-
-const connectionTypes = ['none', 'basic', 'oauth2-client-credentials', 'client-certificate'] as const
-
-const fileConnectionEntry = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name', 'type'],
-  properties: {
-    name: connectionName,
-    type: { type: 'string', enum: connectionTypes },
-    username: { type: 'string', minLength: 1, maxLength: 256 },
-    passwordFrom: secretSourceSchema,
-    serviceKeyFrom: secretSourceSchema,
-    certificateFrom: secretSourceSchema,
-    keyFrom: secretSourceSchema,
-    caFrom: secretSourceSchema,
-  },
-} as const
-
-const resolvedConnectionEntry = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name', 'type'],
-  properties: {
-    name: connectionName,
-    type: { type: 'string', enum: connectionTypes },
-    username: { type: 'string', minLength: 1, maxLength: 256 },
-    password: { type: 'string', minLength: 1, maxLength: 1024, writeOnly: true },
-    serviceKey: { type: 'string', minLength: 1, maxLength: 65536, writeOnly: true },
-    certificate: { type: 'string', minLength: 1, maxLength: 65536 },
-    key: { type: 'string', minLength: 1, maxLength: 65536, writeOnly: true },
-    ca: { type: 'string', minLength: 1, maxLength: 262144 },
-  },
-} as const
-
-const exportedConnectionEntry = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['name', 'type'],
-  properties: {
-    name: connectionName,
-    type: { type: 'string', enum: connectionTypes },
-    username: { type: 'string' },
-  },
-} as const
-
-function documentOf(connection: object, description: string) {
-  return {
-    type: 'object',
-    additionalProperties: false,
-    description,
-    properties: {
-      roles: { type: 'array', items: roleEntry, maxItems: 10000 },
-      connections: { type: 'array', items: connection, maxItems: 10000 },
-      flows: { type: 'array', items: flowEntry, maxItems: 10000 },
-      instances: { type: 'array', items: instanceEntry, maxItems: 10000 },
-    },
-  } as const
+    { description },
+  )
 }
 
 export const fileDocumentSchema = documentOf(
   fileConnectionEntry,
   'flowgate.yaml: connection secrets are referenced (`…From: {env: NAME}` or `{file: PATH}`), never inline.',
 )
+/** The resolved document's connections are the connection input of the admin API. */
 export const resolvedDocumentSchema = documentOf(
-  resolvedConnectionEntry,
+  connectionInputSchema,
   'A declarative document whose secret references the client has resolved.',
 )
 export const exportedDocumentSchema = documentOf(

@@ -1,67 +1,23 @@
-import type { ConnectionType, Plan } from '../store/types.ts'
+import type { ConnectionInput } from '../model/connection.ts'
+import type { FlowInput } from '../model/flow.ts'
+import type { InstanceInput } from '../model/instance.ts'
+import type { RoleInput } from '../model/role.ts'
+import type { FileConnectionEntry } from './document-schema.ts'
 
-/** TypeScript forms of the schemas in document-schema.ts. */
-
-export interface RoleEntry {
-  readonly name: string
-  readonly description?: string
-}
-
-export interface FlowEntry {
-  readonly address: string
-  readonly upstream: string
-  readonly role?: string
-  readonly methods?: readonly string[]
-  readonly csrf?: boolean
-  readonly maxBodyBytes?: number
-  readonly timeoutMs?: number
-  readonly connection?: string | null
-}
-
-export interface InstanceEntry {
-  readonly name: string
-  readonly plan?: Plan
-  /** SAP's JSON: `roles`, `grant-types`, `token-validity`. */
-  readonly parameters?: Readonly<Record<string, unknown>>
-}
-
-export interface SecretSource {
-  readonly env?: string
-  readonly file?: string
-}
-
-export interface FileConnectionEntry {
-  readonly name: string
-  readonly type: ConnectionType
-  readonly username?: string
-  readonly passwordFrom?: SecretSource
-  readonly serviceKeyFrom?: SecretSource
-  readonly certificateFrom?: SecretSource
-  readonly keyFrom?: SecretSource
-  readonly caFrom?: SecretSource
-}
-
-/** A connection with its references read: the ConnectionInput of src/flows, name included. */
-export interface ResolvedConnectionEntry {
-  readonly name: string
-  readonly type: ConnectionType
-  readonly username?: string
-  readonly password?: string
-  readonly serviceKey?: string
-  readonly certificate?: string
-  readonly key?: string
-  readonly ca?: string
-}
+/**
+ * TypeScript forms of the schemas in document-schema.ts: roles, flows and instances are the
+ * entities' inputs (src/model), connections differ between the file and the resolved document.
+ */
 
 export interface DeclarativeDocument<Connection> {
-  readonly roles?: readonly RoleEntry[]
+  readonly roles?: readonly RoleInput[]
   readonly connections?: readonly Connection[]
-  readonly flows?: readonly FlowEntry[]
-  readonly instances?: readonly InstanceEntry[]
+  readonly flows?: readonly FlowInput[]
+  readonly instances?: readonly InstanceInput[]
 }
 
 export type FileDocument = DeclarativeDocument<FileConnectionEntry>
-export type ResolvedDocument = DeclarativeDocument<ResolvedConnectionEntry>
+export type ResolvedDocument = DeclarativeDocument<ConnectionInput>
 
 export type ObjectKind = 'role' | 'connection' | 'flow' | 'instance'
 

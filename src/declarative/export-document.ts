@@ -1,7 +1,9 @@
 import { toSapInstanceParameters } from '../identity/instance-parameters.ts'
+import type { FlowInput } from '../model/flow.ts'
+import type { InstanceInput } from '../model/instance.ts'
+import type { RoleInput } from '../model/role.ts'
 import type { StoreOperations } from '../store/types.ts'
 import type { ExportedConnection, ExportedDocument } from './declarative-service.ts'
-import type { FlowEntry, InstanceEntry, RoleEntry } from './document.ts'
 import { readCurrentState } from './plan-changes.ts'
 
 const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
@@ -13,7 +15,7 @@ const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? 
  */
 export async function exportDocument(ops: StoreOperations): Promise<ExportedDocument> {
   const state = await readCurrentState(ops)
-  const roles: RoleEntry[] = state.roles
+  const roles: RoleInput[] = state.roles
     .filter((role) => !role.builtIn)
     .sort(byName)
     .map((role) =>
@@ -26,7 +28,7 @@ export async function exportDocument(ops: StoreOperations): Promise<ExportedDocu
         ? { name: connection.name, type: connection.type, username: String(connection.settings.username) }
         : { name: connection.name, type: connection.type },
     )
-  const flows: FlowEntry[] = [...state.flows]
+  const flows: FlowInput[] = [...state.flows]
     .sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0))
     .map((flow) => ({
       address: flow.address,
@@ -38,7 +40,7 @@ export async function exportDocument(ops: StoreOperations): Promise<ExportedDocu
       timeoutMs: flow.timeoutMs,
       connection: flow.connection,
     }))
-  const instances: InstanceEntry[] = [...state.instances].sort(byName).map((instance) => ({
+  const instances: InstanceInput[] = [...state.instances].sort(byName).map((instance) => ({
     name: instance.name,
     plan: instance.plan,
     parameters: { ...toSapInstanceParameters(instance.parameters) },

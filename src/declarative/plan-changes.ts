@@ -1,12 +1,14 @@
 import type { FlowgateConfig } from '../config/schema.ts'
 import { type ConnectionDefinition, validateConnectionInput } from '../flows/connection-input.ts'
-import { type FlowDefinition, validateFlowInput } from '../flows/flow-input.ts'
+import { validateFlowInput } from '../flows/flow-input.ts'
 import type { FlowService } from '../flows/flow-service.ts'
 import type { Actor, StoreUnit } from '../identity/actor.ts'
 import type { IdentityService } from '../identity/identity-service.ts'
 import { parseInstanceParameters, toSapInstanceParameters } from '../identity/instance-parameters.ts'
 import { checkNewRoleName } from '../identity/names.ts'
 import { FlowgateError } from '../lib/errors.ts'
+import type { ConnectionInput } from '../model/connection.ts'
+import type { FlowDefinition } from '../model/flow.ts'
 import type {
   Flow,
   Instance,
@@ -16,7 +18,7 @@ import type {
   UpstreamConnection,
 } from '../store/types.ts'
 import { sameSecret, sameSet, sameValue } from './canonical.ts'
-import type { ObjectKind, PlannedChange, ResolvedConnectionEntry, ResolvedDocument } from './document.ts'
+import type { ObjectKind, PlannedChange, ResolvedDocument } from './document.ts'
 
 /** The objects a document can describe, as they are now. */
 export interface CurrentState {
@@ -127,7 +129,7 @@ const secretFieldByType = {
  * A connection named without its secret keeps the stored one; it may then not change anything the
  * secret belongs with (its type, or a basic connection's user name).
  */
-function checkKeptConnection(entry: ResolvedConnectionEntry, current: UpstreamConnection | undefined): void {
+function checkKeptConnection(entry: ConnectionInput, current: UpstreamConnection | undefined): void {
   const secretField = secretFieldByType[entry.type]
   const from = `${secretField === 'password' ? 'passwordFrom' : secretField === 'serviceKey' ? 'serviceKeyFrom' : 'keyFrom'}`
   if (current === undefined) {

@@ -3,14 +3,9 @@ import { dirname, resolve } from 'node:path'
 import { Ajv, type ErrorObject } from 'ajv'
 import { parse as parseYaml } from 'yaml'
 import { FlowgateError } from '../lib/errors.ts'
-import type {
-  FileConnectionEntry,
-  FileDocument,
-  ResolvedConnectionEntry,
-  ResolvedDocument,
-  SecretSource,
-} from './document.ts'
-import { fileDocumentSchema } from './document-schema.ts'
+import type { ConnectionInput } from '../model/connection.ts'
+import type { FileDocument, ResolvedDocument } from './document.ts'
+import { type FileConnectionEntry, fileDocumentSchema, type SecretSource } from './document-schema.ts'
 
 const ajv = new Ajv({ allErrors: false, strict: true })
 const validateFile = ajv.compile<FileDocument>(fileDocumentSchema)
@@ -92,14 +87,14 @@ function resolveConnection(
   entry: FileConnectionEntry,
   index: number,
   options: ResolveOptions,
-): ResolvedConnectionEntry {
+): ConnectionInput {
   const resolved: Record<string, string> = { name: entry.name, type: entry.type }
   if (entry.username !== undefined) resolved.username = entry.username
   for (const [from, field] of sourceFields) {
     const source = entry[from]
     if (source !== undefined) resolved[field] = readSource(source, `connections[${index}].${from}`, options)
   }
-  return resolved as unknown as ResolvedConnectionEntry
+  return resolved as unknown as ConnectionInput
 }
 
 /** Reads every secret reference; the result is what the admin API's apply and plan accept. */

@@ -1,28 +1,9 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto'
 import type { FlowgateConfig } from '../config/schema.ts'
 import { FlowgateError } from '../lib/errors.ts'
-import type { ConnectionType } from '../store/types.ts'
+import { type ConnectionType, connectionTypes } from '../model/connection.ts'
 import { isConnectionName } from './flow-input.ts'
 import { parseUpstreamUrl } from './upstream-url.ts'
-
-/**
- * What an administrator supplies for an upstream connection, by type:
- * - `none`: nothing;
- * - `basic`: `username`, `password`;
- * - `oauth2-client-credentials`: `serviceKey`, an SAP service key pasted verbatim, as JSON text or
- *   parsed: `{"oauth": {"clientid", "clientsecret", "tokenurl", "url", ...}}` or the flat form;
- * - `client-certificate`: `certificate` (PEM chain), `key` (PEM private key), optional `ca` (PEM).
- */
-export interface ConnectionInput {
-  readonly name: string
-  readonly type: ConnectionType
-  readonly username?: string
-  readonly password?: string
-  readonly serviceKey?: string | Readonly<Record<string, unknown>>
-  readonly certificate?: string
-  readonly key?: string
-  readonly ca?: string
-}
 
 /** The secret half of a connection; sealed as JSON with the master key, never returned. */
 export interface ConnectionSecret {
@@ -55,13 +36,6 @@ export interface ConnectionDefinition {
   readonly settings: Readonly<Record<string, unknown>>
   readonly secret: ConnectionSecret | null
 }
-
-const connectionTypes: readonly ConnectionType[] = [
-  'none',
-  'basic',
-  'oauth2-client-credentials',
-  'client-certificate',
-]
 
 const keysByType: Record<ConnectionType, readonly string[]> = {
   none: ['name', 'type'],

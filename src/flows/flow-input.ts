@@ -1,41 +1,12 @@
 import type { FlowgateConfig } from '../config/schema.ts'
 import { FlowgateError } from '../lib/errors.ts'
+import { type FlowDefinition, knownMethods } from '../model/flow.ts'
+import { connectionNamePattern, isRoleName, roleNameRule } from '../model/names.ts'
 import { normalizeAddress } from './address.ts'
 import { parseUpstreamUrl } from './upstream-url.ts'
 
-/** What an administrator supplies to create a flow; everything but address and upstream has a default. */
-export interface FlowInput {
-  readonly address: string
-  readonly upstream: string
-  /** Default `ESBMessaging.send`. */
-  readonly role?: string
-  /** Default `['POST']`. */
-  readonly methods?: readonly string[]
-  /** Default true, as in CPI. */
-  readonly csrf?: boolean
-  /** Default upstream.defaultMaxBodyBytes. */
-  readonly maxBodyBytes?: number
-  /** Default upstream.defaultTimeoutMs. */
-  readonly timeoutMs?: number
-  /** Upstream connection name; null or absent means `none`. */
-  readonly connection?: string | null
-}
-
-/** The validated, normalised form, ready to be stored (role and connection existence checked by the caller). */
-export interface FlowDefinition {
-  readonly address: string
-  readonly upstream: string
-  readonly role: string
-  readonly methods: readonly string[]
-  readonly csrf: boolean
-  readonly maxBodyBytes: number
-  readonly timeoutMs: number
-  readonly connection: string | null
-}
-
 export const defaultFlowRole = 'ESBMessaging.send'
 export const defaultFlowMethods: readonly string[] = ['POST']
-export const knownMethods: readonly string[] = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']
 export const timeoutBounds = { min: 100, max: 600_000 } as const
 /** 16 GiB: large enough for any payload CPI accepts, small enough to be a limit. */
 export const maxBodyBytesBounds = { min: 0, max: 17_179_869_184 } as const
@@ -68,7 +39,8 @@ function methodsOf(value: unknown): string[] {
   for (const item of value) {
     if (typeof item !== 'string') throw invalid('methods must be strings')
     const method = item.toUpperCase()
-    if (!knownMethods.includes(method)) throw invalid(`unknown method ${JSON.stringify(item)}`)
+    if (!(knownMethods as readonly string[]).includes(method))
+      throw invalid(`unknown method ${JSON.stringify(item)}`)
     if (!methods.includes(method)) methods.push(method)
   }
   return methods
@@ -88,8 +60,8 @@ export function validateFlowInput(input: unknown, config: FlowgateConfig): FlowD
   const address = normalizeAddress(value.address as string)
   const upstream = parseUpstreamUrl(value.upstream, config.upstream.unsafeAllowHttp).href
   const role = value.role ?? defaultFlowRole
-  if (typeof role !== 'string' || !/^[A-Za-z0-9_.]{1,64}$/.test(role))
-    throw invalid('role must match [A-Za-z0-9_.]+')
+  if (typeof role !== 'string' || !isRoleName(role))
+    throw invalid(`role must be a role name: ${roleNameRule}`)
   const methods = value.methods === undefined ? [...defaultFlowMethods] : methodsOf(value.methods)
   const csrf = value.csrf ?? true
   if (typeof csrf !== 'boolean') throw invalid('csrf must be a boolean')
@@ -109,5 +81,5 @@ export function validateFlowInput(input: unknown, config: FlowgateConfig): FlowD
 }
 
 export function isConnectionName(name: string): boolean {
-  return /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name)
+  return connectionNamePattern.test(name)
 }

@@ -3,15 +3,13 @@ import type { FlowgateConfig } from '../config/schema.ts'
 import type { Actor, StoreUnit } from '../identity/actor.ts'
 import { FlowgateError } from '../lib/errors.ts'
 import { withinUnit } from '../lib/unit-of-work.ts'
+import type { ConnectionInput } from '../model/connection.ts'
+import type { FlowDefinition, FlowInput } from '../model/flow.ts'
 import type { SecretBox } from '../secrets/master-key.ts'
 import type { Flow, Store, StoreOperations, UpstreamConnection } from '../store/types.ts'
 import { normalizeAddress } from './address.ts'
-import {
-  type ConnectionDefinition,
-  type ConnectionInput,
-  validateConnectionInput,
-} from './connection-input.ts'
-import { type FlowDefinition, type FlowInput, validateFlowInput } from './flow-input.ts'
+import { type ConnectionDefinition, validateConnectionInput } from './connection-input.ts'
+import { validateFlowInput } from './flow-input.ts'
 
 /** An upstream connection as it may be shown: settings only, never the sealed secret. */
 export interface ConnectionView {

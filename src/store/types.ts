@@ -9,6 +9,10 @@
  * `BEGIN IMMEDIATE`, a transaction-level advisory lock on PostgreSQL), so a poller never skips one.
  */
 
+import type { ConnectionType } from '../model/connection.ts'
+import type { FlowDefinition } from '../model/flow.ts'
+import type { Plan } from '../model/instance.ts'
+import type { KeyType } from '../model/service-key.ts'
 import type { AccessRecordOperations } from './entities/access-records.ts'
 import type { AuditOperations } from './entities/audit.ts'
 import type { ChangeOperations } from './entities/changes.ts'
@@ -17,11 +21,10 @@ import type { InstanceOperations } from './entities/instances.ts'
 import type { RoleOperations } from './entities/roles.ts'
 import type { SigningKeyOperations } from './entities/signing-keys.ts'
 
-export type Plan = 'integration-flow' | 'api'
-export type KeyType = 'clientsecret' | 'certificate' | 'certificate_external'
+// The entities' shapes come from their schemas (src/model).
+export type { ConnectionType, KeyType, Plan }
 export type SigningAlgorithm = 'RS256' | 'ES256' | 'EdDSA'
 export type SigningKeyState = 'next' | 'active' | 'retired'
-export type ConnectionType = 'none' | 'basic' | 'oauth2-client-credentials' | 'client-certificate'
 
 export interface Role {
   readonly name: string
@@ -95,19 +98,9 @@ export interface RevokedToken {
   readonly revokedAt: number
 }
 
-export interface Flow {
+/** A flow as stored: its validated definition (src/model/flow.ts), an id and its times. */
+export interface Flow extends FlowDefinition {
   readonly id: string
-  /** Normalised: leading `/`, lower case, no trailing `/` (except a trailing `/*` wildcard). */
-  readonly address: string
-  readonly upstream: string
-  readonly role: string
-  /** Upper-case HTTP methods. */
-  readonly methods: readonly string[]
-  readonly csrf: boolean
-  readonly maxBodyBytes: number
-  readonly timeoutMs: number
-  /** Name of the upstream connection; null means `none`. */
-  readonly connection: string | null
   readonly createdAt: number
   readonly updatedAt: number
 }

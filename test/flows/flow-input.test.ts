@@ -148,11 +148,21 @@ describe('validateFlowInput', () => {
     )
   })
 
+  test('a flow may require any role an administrator can create: up to 100 characters', () => {
+    const role = 'R'.repeat(100)
+    assert.equal(
+      validateFlowInput({ address: '/orders', upstream: 'https://cpi.example.com/x', role }, config).role,
+      role,
+    )
+  })
+
   test('refuses bad values, one reason each', () => {
+    const roleRule = 'invalid flow: role must be a role name: 1 to 100 letters, digits, "_" and "."'
     const base = { address: '/orders', upstream: 'https://cpi.example.com/x' }
     const cases: [Record<string, unknown>, string][] = [
       [{ ...base, extra: 1 }, 'invalid flow: unknown property "extra"'],
-      [{ ...base, role: 'no spaces' }, 'invalid flow: role must match [A-Za-z0-9_.]+'],
+      [{ ...base, role: 'no spaces' }, roleRule],
+      [{ ...base, role: 'R'.repeat(101) }, roleRule],
       [{ ...base, methods: [] }, 'invalid flow: methods must be a non-empty array'],
       [{ ...base, methods: ['TRACE'] }, 'invalid flow: unknown method "TRACE"'],
       [{ ...base, methods: ['CONNECT'] }, 'invalid flow: unknown method "CONNECT"'],

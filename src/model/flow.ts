@@ -1,0 +1,77 @@
+import { type Static, Type } from 'typebox'
+import { roleName } from './names.ts'
+import { closed, type Frozen, nullable, time } from './schema.ts'
+
+export const knownMethods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
+
+/** What may change on a flow; everything but `upstream` has a default (src/flows/flow-input.ts). */
+const flowFields = {
+  upstream: Type.String({ minLength: 1, maxLength: 2048 }),
+  role: roleName,
+  methods: Type.Array(
+    Type.String({ maxLength: 16, description: `One of ${knownMethods.join(', ')} (any case).` }),
+    { minItems: 1, maxItems: 7 },
+  ),
+  csrf: Type.Boolean(),
+  maxBodyBytes: Type.Integer({ minimum: 0 }),
+  timeoutMs: Type.Integer({ minimum: 100 }),
+  connection: nullable(Type.String({ maxLength: 64 })),
+}
+
+/**
+ * A flow as an administrator writes it: the admin API's create body and an entry of the
+ * declarative document. The rules a schema cannot say (the address and upstream URL forms, bounds
+ * that come from the configuration, defaults) are in src/flows/flow-input.ts.
+ */
+export const flowInputSchema = closed({
+  address: Type.String({ minLength: 1, maxLength: 200 }),
+  upstream: flowFields.upstream,
+  role: Type.Optional(flowFields.role),
+  methods: Type.Optional(flowFields.methods),
+  csrf: Type.Optional(flowFields.csrf),
+  maxBodyBytes: Type.Optional(flowFields.maxBodyBytes),
+  timeoutMs: Type.Optional(flowFields.timeoutMs),
+  connection: Type.Optional(flowFields.connection),
+})
+export type FlowInput = Frozen<Static<typeof flowInputSchema>>
+
+/** Some properties of a flow (the admin API's PATCH body). */
+export const flowPatchSchema = closed(
+  {
+    upstream: Type.Optional(flowFields.upstream),
+    role: Type.Optional(flowFields.role),
+    methods: Type.Optional(flowFields.methods),
+    csrf: Type.Optional(flowFields.csrf),
+    maxBodyBytes: Type.Optional(flowFields.maxBodyBytes),
+    timeoutMs: Type.Optional(flowFields.timeoutMs),
+    connection: Type.Optional(flowFields.connection),
+  },
+  { minProperties: 1 },
+)
+
+const definitionFields = {
+  address: Type.String({ description: 'Called at `<runtime url>/http<address>`.' }),
+  upstream: Type.String(),
+  role: roleName,
+  methods: Type.Array(Type.String()),
+  csrf: Type.Boolean(),
+  maxBodyBytes: Type.Integer(),
+  timeoutMs: Type.Integer(),
+  connection: nullable(Type.String(), { description: 'Upstream connection name; null: none.' }),
+}
+
+const flowDefinitionSchema = closed(definitionFields)
+/**
+ * A validated, normalised flow: the address as routed (leading `/`, lower case, a trailing `/*`
+ * wildcard), upper-case methods, every default filled in, `connection` null for none.
+ */
+export type FlowDefinition = Frozen<Static<typeof flowDefinitionSchema>>
+
+/** A flow as the admin API shows it. */
+export const flowSchema = closed({
+  id: Type.String(),
+  ...definitionFields,
+  createdAt: time,
+  updatedAt: time,
+})
+export type FlowView = Static<typeof flowSchema>
