@@ -69,8 +69,14 @@ function timeOf(value: unknown): number | undefined {
   return typeof value === 'string' ? Date.parse(value) : undefined
 }
 
-function withoutUndefined<T extends Record<string, unknown>>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined)) as T
+/** A paged listing's query as the store takes it: times in epoch ms, absent filters left out. */
+function pageQuery<Query extends { from?: string; to?: string; cursor?: string }>(query: Query) {
+  const { from, to, cursor, ...filters } = query
+  const fields = { ...filters, from: timeOf(from), to: timeOf(to), cursor: cursor ?? null }
+  return Object.fromEntries(Object.entries(fields).filter(([, item]) => item !== undefined)) as Omit<
+    Query,
+    'from' | 'to' | 'cursor'
+  > & { from?: number; to?: number; cursor: string | null }
 }
 
 export function createHandlers(deps: HandlerDependencies): AdminHandlers {
@@ -214,33 +220,11 @@ export function createHandlers(deps: HandlerDependencies): AdminHandlers {
     },
 
     async listAccessRecords(call) {
-      const { query } = call
-      const page = await accessRecords.queryAccessRecords(
-        withoutUndefined({
-          from: timeOf(query.from),
-          to: timeOf(query.to),
-          clientId: query.clientId,
-          flow: query.flow,
-          status: query.status,
-          limit: query.limit,
-          cursor: query.cursor ?? null,
-        }),
-      )
+      const page = await accessRecords.queryAccessRecords(pageQuery(call.query))
       return ok({ items: page.items.map(accessRecordView), next: page.next })
     },
     async listAuditEvents(call) {
-      const { query } = call
-      const page = await store.listAuditEvents(
-        withoutUndefined({
-          from: timeOf(query.from),
-          to: timeOf(query.to),
-          actor: query.actor,
-          action: query.action,
-          afterSeq: query.afterSeq,
-          limit: query.limit,
-          cursor: query.cursor ?? null,
-        }),
-      )
+      const page = await store.listAuditEvents(pageQuery(call.query))
       return ok({ items: page.items.map(auditEventView), next: page.next })
     },
     async verifyAuditChain() {

@@ -43,3 +43,4 @@ export const instanceSchema = closed({
   createdAt: time,
   updatedAt: time,
 })
+export type InstanceView = Static<typeof instanceSchema>

@@ -16,3 +16,4 @@ export const roleSchema = closed({
   builtIn: Type.Boolean(),
   createdAt: time,
 })
+export type RoleView = Static<typeof roleSchema>

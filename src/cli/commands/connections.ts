@@ -1,18 +1,11 @@
+import { type ConnectionView, connectionTypes } from '../../model/connection.ts'
 import { usageError } from '../cli-error.ts'
 import type { CommandContext, CommandSpec, OptionSpec } from '../command.ts'
 import { readUserFile } from '../params.ts'
-import { arg, type Listing, printDone, printList, printObject, segment } from './shared.ts'
+import { adminCommand, arg, deleteCommand, listCommand, printDone, segment, showCommand } from './shared.ts'
 
-interface ConnectionView {
-  readonly name: string
-  readonly type: string
-  readonly settings: Readonly<Record<string, unknown>>
-  readonly hasSecret: boolean
-  readonly createdAt: string
-  readonly updatedAt: string
-}
-
-const types = ['none', 'basic', 'oauth2-client-credentials', 'client-certificate']
+const types: readonly string[] = connectionTypes
+const connectionPath = (context: CommandContext) => `/admin/v1/connections/${segment(arg(context, 0))}`
 
 const definitionOptions: Readonly<Record<string, OptionSpec>> = {
   type: { type: 'string', value: 'TYPE', help: `${types.join(' | ')} (inferred from the other options)` },
@@ -101,13 +94,10 @@ function summary(connection: ConnectionView): string {
 }
 
 export const connectionCommands: readonly CommandSpec[] = [
-  {
+  adminCommand({
     name: 'connection create',
     summary: 'Create an upstream connection (how Flowgate authenticates to CPI)',
     synopsis: '<name>',
-    args: { min: 1, max: 1 },
-    kind: 'admin',
-    json: true,
     options: definitionOptions,
     description:
       'Secrets are read from files or environment variables, sent once over TLS, stored encrypted and never shown again.',
@@ -117,66 +107,37 @@ export const connectionCommands: readonly CommandSpec[] = [
       printDone(context, `Created ${connection.type} connection ${connection.name}.`, connection)
       return 0
     },
-  },
-  {
+  }),
+  adminCommand({
     name: 'connection update',
     summary: "Replace an upstream connection's definition and secret",
     synopsis: '<name>',
-    args: { min: 1, max: 1 },
-    kind: 'admin',
-    json: true,
     options: definitionOptions,
     async run(context) {
-      const name = arg(context, 0)
       const connection = await (await context.admin()).put<ConnectionView>(
-        `/admin/v1/connections/${segment(name)}`,
+        connectionPath(context),
         definitionOf(context),
       )
       printDone(context, `Updated connection ${connection.name}.`, connection)
       return 0
     },
-  },
-  {
+  }),
+  listCommand<ConnectionView>({
     name: 'connection list',
     summary: 'List upstream connections (never their secrets)',
-    kind: 'admin',
-    json: true,
-    async run(context) {
-      const { items } = await (await context.admin()).get<Listing<ConnectionView>>('/admin/v1/connections')
-      printList(context, items, ['name', 'type', 'details', 'updated'], (connection) => [
-        connection.name,
-        connection.type,
-        summary(connection),
-        connection.updatedAt,
-      ])
-      return 0
-    },
-  },
-  {
+    path: () => '/admin/v1/connections',
+    headers: ['name', 'type', 'details', 'updated'],
+    row: (connection) => [connection.name, connection.type, summary(connection), connection.updatedAt],
+  }),
+  showCommand({
     name: 'connection show',
     summary: 'Show an upstream connection (never its secret)',
-    synopsis: '<name>',
-    args: { min: 1, max: 1 },
-    kind: 'admin',
-    json: true,
-    async run(context) {
-      const connection = await (await context.admin()).get<ConnectionView>(
-        `/admin/v1/connections/${segment(arg(context, 0))}`,
-      )
-      printObject(context, { ...connection })
-      return 0
-    },
-  },
-  {
+    path: connectionPath,
+  }),
+  deleteCommand({
     name: 'connection delete',
     summary: 'Delete an upstream connection (refused while a flow uses it)',
-    synopsis: '<name>',
-    args: { min: 1, max: 1 },
-    kind: 'admin',
-    async run(context) {
-      await (await context.admin()).delete(`/admin/v1/connections/${segment(arg(context, 0))}`)
-      printDone(context, `Deleted connection ${arg(context, 0)}.`)
-      return 0
-    },
-  },
+    path: connectionPath,
+    done: (context) => `Deleted connection ${arg(context, 0)}.`,
+  }),
 ]

@@ -1,21 +1,8 @@
+import type { FlowView } from '../../model/flow.ts'
 import { usageError } from '../cli-error.ts'
 import type { CommandContext, CommandSpec, OptionSpec } from '../command.ts'
 import { cell } from '../output.ts'
-import { arg, type Listing, printDone, printList, printObject } from './shared.ts'
-
-interface FlowView {
-  readonly id: string
-  readonly address: string
-  readonly upstream: string
-  readonly role: string
-  readonly methods: readonly string[]
-  readonly csrf: boolean
-  readonly maxBodyBytes: number
-  readonly timeoutMs: number
-  readonly connection: string | null
-  readonly createdAt: string
-  readonly updatedAt: string
-}
+import { adminCommand, arg, deleteCommand, listCommand, printDone, showCommand } from './shared.ts'
 
 /** `/orders/*` → `orders%2F*`: the API takes an address without its leading slash as one segment. */
 export function flowPath(address: string): string {
@@ -73,13 +60,10 @@ function flowBody(context: CommandContext): Record<string, unknown> {
 }
 
 export const flowCommands: readonly CommandSpec[] = [
-  {
+  adminCommand({
     name: 'flow create',
     summary: 'Expose a flow: <runtime url>/http<address> forwards to --upstream',
     synopsis: '<address> --upstream <url>',
-    args: { min: 1, max: 1 },
-    kind: 'admin',
-    json: true,
     options: flowOptions,
     async run(context) {
       const body = flowBody(context)
@@ -92,44 +76,31 @@ export const flowCommands: readonly CommandSpec[] = [
       printDone(context, `Created flow ${flow.address} -> ${flow.upstream} (role ${flow.role}).`, flow)
       return 0
     },
-  },
-  {
+  }),
+  listCommand<FlowView>({
     name: 'flow list',
     summary: 'List flows',
-    kind: 'admin',
-    json: true,
-    async run(context) {
-      const { items } = await (await context.admin()).get<Listing<FlowView>>('/admin/v1/flows')
-      printList(context, items, ['address', 'upstream', 'role', 'methods', 'csrf', 'connection'], (flow) => [
-        flow.address,
-        flow.upstream,
-        flow.role,
-        flow.methods.join(','),
-        flow.csrf ? 'on' : 'off',
-        cell(flow.connection),
-      ])
-      return 0
-    },
-  },
-  {
+    path: () => '/admin/v1/flows',
+    headers: ['address', 'upstream', 'role', 'methods', 'csrf', 'connection'],
+    row: (flow) => [
+      flow.address,
+      flow.upstream,
+      flow.role,
+      flow.methods.join(','),
+      flow.csrf ? 'on' : 'off',
+      cell(flow.connection),
+    ],
+  }),
+  showCommand({
     name: 'flow show',
     summary: 'Show a flow',
     synopsis: '<address>',
-    args: { min: 1, max: 1 },
-    kind: 'admin',
-    json: true,
-    async run(context) {
-      printObject(context, { ...(await (await context.admin()).get<FlowView>(flowPath(arg(context, 0)))) })
-      return 0
-    },
-  },
-  {
+    path: (context) => flowPath(arg(context, 0)),
+  }),
+  adminCommand({
     name: 'flow update',
     summary: 'Change some properties of a flow',
     synopsis: '<address>',
-    args: { min: 1, max: 1 },
-    kind: 'admin',
-    json: true,
     options: flowOptions,
     async run(context) {
       const body = flowBody(context)
@@ -139,17 +110,12 @@ export const flowCommands: readonly CommandSpec[] = [
       printDone(context, `Updated flow ${flow.address}.`, flow)
       return 0
     },
-  },
-  {
+  }),
+  deleteCommand({
     name: 'flow delete',
     summary: 'Stop exposing a flow',
     synopsis: '<address>',
-    args: { min: 1, max: 1 },
-    kind: 'admin',
-    async run(context) {
-      await (await context.admin()).delete(flowPath(arg(context, 0)))
-      printDone(context, `Deleted flow ${arg(context, 0)}.`)
-      return 0
-    },
-  },
+    path: (context) => flowPath(arg(context, 0)),
+    done: (context) => `Deleted flow ${arg(context, 0)}.`,
+  }),
 ]

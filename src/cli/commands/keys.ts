@@ -4,7 +4,16 @@ import { usageError } from '../cli-error.ts'
 import type { CommandContext, CommandSpec } from '../command.ts'
 import { cell } from '../output.ts'
 import { readJsonParameter, readUserFile } from '../params.ts'
-import { arg, type Listing, printDone, printList, printObject, segment } from './shared.ts'
+import {
+  adminCommand,
+  arg,
+  deleteCommand,
+  type Listing,
+  listCommand,
+  printDone,
+  segment,
+  showCommand,
+} from './shared.ts'
 
 interface KeyView {
   readonly name: string
@@ -51,12 +60,11 @@ function emitServiceKey(context: CommandContext, key: unknown): void {
 }
 
 export const keyCommands: readonly CommandSpec[] = [
-  {
+  adminCommand({
     name: 'key create',
     summary: "Create a service key and print SAP's service key JSON (the only time the secret is shown)",
     synopsis: '<instance> <key>',
-    args: { min: 2, max: 2 },
-    kind: 'admin',
+    json: false,
     options: {
       parameters: {
         type: 'string',
@@ -75,52 +83,33 @@ export const keyCommands: readonly CommandSpec[] = [
       emitServiceKey(context, key)
       return 0
     },
-  },
-  {
+  }),
+  listCommand<KeyView>({
     name: 'key list',
     summary: "List an instance's service keys (never their secrets)",
     synopsis: '<instance>',
-    args: { min: 1, max: 1 },
-    kind: 'admin',
-    json: true,
-    async run(context) {
-      const { items } = await (await context.admin()).get<Listing<KeyView>>(
-        `/admin/v1/instances/${segment(arg(context, 0))}/keys`,
-      )
-      printList(
-        context,
-        items,
-        ['name', 'client id', 'type', 'secret', 'expires', 'rotation until'],
-        (key) => [
-          key.name,
-          key.clientId,
-          key.keyType,
-          key.secretPrefix === null ? '-' : `${key.secretPrefix}…`,
-          key.expired ? `expired ${key.expiresAt}` : cell(key.expiresAt),
-          cell(key.rotation?.validUntil),
-        ],
-      )
-      return 0
-    },
-  },
-  {
+    path: (context) => `/admin/v1/instances/${segment(arg(context, 0))}/keys`,
+    headers: ['name', 'client id', 'type', 'secret', 'expires', 'rotation until'],
+    row: (key) => [
+      key.name,
+      key.clientId,
+      key.keyType,
+      key.secretPrefix === null ? '-' : `${key.secretPrefix}…`,
+      key.expired ? `expired ${key.expiresAt}` : cell(key.expiresAt),
+      cell(key.rotation?.validUntil),
+    ],
+  }),
+  showCommand({
     name: 'key show',
     summary: 'Show a service key (never its secret)',
     synopsis: '<instance> <key>',
-    args: { min: 2, max: 2 },
-    kind: 'admin',
-    json: true,
-    async run(context) {
-      printObject(context, { ...(await (await context.admin()).get<KeyView>(keyPath(context))) })
-      return 0
-    },
-  },
-  {
+    path: keyPath,
+  }),
+  adminCommand({
     name: 'key rotate',
     summary: 'Give a key a new secret and print the key again; the old secret works for --overlap seconds',
     synopsis: '<instance> <key>',
-    args: { min: 2, max: 2 },
-    kind: 'admin',
+    json: false,
     options: {
       overlap: {
         type: 'string',
@@ -140,14 +129,11 @@ export const keyCommands: readonly CommandSpec[] = [
       emitServiceKey(context, key)
       return 0
     },
-  },
-  {
+  }),
+  adminCommand({
     name: 'key expire',
     summary: 'Expire a key now (or at --at); its tokens stop working then',
     synopsis: '<instance> <key>',
-    args: { min: 2, max: 2 },
-    kind: 'admin',
-    json: true,
     options: {
       at: { type: 'string', value: 'TIME', help: 'ISO 8601 time, e.g. 2026-01-31T00:00:00Z (default now)' },
     },
@@ -161,19 +147,14 @@ export const keyCommands: readonly CommandSpec[] = [
       printDone(context, `Key ${key.instance}/${key.name} expires at ${key.expiresAt}.`, key)
       return 0
     },
-  },
-  {
+  }),
+  deleteCommand({
     name: 'key delete',
     summary: 'Delete a service key (its tokens stop working at once)',
     synopsis: '<instance> <key>',
-    args: { min: 2, max: 2 },
-    kind: 'admin',
-    async run(context) {
-      await (await context.admin()).delete(keyPath(context))
-      printDone(context, `Deleted service key ${arg(context, 0)}/${arg(context, 1)}.`)
-      return 0
-    },
-  },
+    path: keyPath,
+    done: (context) => `Deleted service key ${arg(context, 0)}/${arg(context, 1)}.`,
+  }),
   {
     name: 'token revoke',
     summary: 'Revoke one access token issued by this gateway',
@@ -199,24 +180,13 @@ export const keyCommands: readonly CommandSpec[] = [
       return 0
     },
   },
-  {
+  listCommand<SigningKeyView>({
     name: 'signing-key list',
     summary: 'List token signing keys',
-    kind: 'admin',
-    json: true,
-    async run(context) {
-      const { items } = await (await context.admin()).get<Listing<SigningKeyView>>('/admin/v1/signing-keys')
-      printList(context, items, ['kid', 'alg', 'state', 'created', 'activated', 'published until'], (key) => [
-        key.kid,
-        key.alg,
-        key.state,
-        key.createdAt,
-        cell(key.activatedAt),
-        cell(key.publishUntil),
-      ])
-      return 0
-    },
-  },
+    path: () => '/admin/v1/signing-keys',
+    headers: ['kid', 'alg', 'state', 'created', 'activated', 'published until'],
+    row: (key) => [key.kid, key.alg, key.state, key.createdAt, cell(key.activatedAt), cell(key.publishUntil)],
+  }),
   {
     name: 'signing-key rotate',
     summary:

@@ -1,22 +1,13 @@
+import type { RoleView } from '../../model/role.ts'
 import type { CommandSpec } from '../command.ts'
 import { cell } from '../output.ts'
-import { arg, type Listing, printDone, printList, segment } from './shared.ts'
-
-interface RoleView {
-  readonly name: string
-  readonly description: string | null
-  readonly builtIn: boolean
-  readonly createdAt: string
-}
+import { adminCommand, arg, deleteCommand, listCommand, printDone, segment } from './shared.ts'
 
 export const roleCommands: readonly CommandSpec[] = [
-  {
+  adminCommand({
     name: 'role create',
     summary: 'Create a role that flows can require and instances can hold',
     synopsis: '<name>',
-    args: { min: 1, max: 1 },
-    kind: 'admin',
-    json: true,
     options: { description: { type: 'string', value: 'TEXT', help: 'What the role grants' } },
     async run(context) {
       const admin = await context.admin()
@@ -28,33 +19,18 @@ export const roleCommands: readonly CommandSpec[] = [
       printDone(context, `Created role ${role.name}.`, role)
       return 0
     },
-  },
-  {
+  }),
+  listCommand<RoleView>({
     name: 'role list',
     summary: 'List roles',
-    kind: 'admin',
-    json: true,
-    async run(context) {
-      const { items } = await (await context.admin()).get<Listing<RoleView>>('/admin/v1/roles')
-      printList(context, items, ['name', 'built-in', 'description', 'created'], (role) => [
-        role.name,
-        role.builtIn ? 'yes' : 'no',
-        cell(role.description),
-        role.createdAt,
-      ])
-      return 0
-    },
-  },
-  {
+    path: () => '/admin/v1/roles',
+    headers: ['name', 'built-in', 'description', 'created'],
+    row: (role) => [role.name, role.builtIn ? 'yes' : 'no', cell(role.description), role.createdAt],
+  }),
+  deleteCommand({
     name: 'role delete',
     summary: 'Delete a role (refused while a flow or instance names it)',
-    synopsis: '<name>',
-    args: { min: 1, max: 1 },
-    kind: 'admin',
-    async run(context) {
-      await (await context.admin()).delete(`/admin/v1/roles/${segment(arg(context, 0))}`)
-      printDone(context, `Deleted role ${arg(context, 0)}.`)
-      return 0
-    },
-  },
+    path: (context) => `/admin/v1/roles/${segment(arg(context, 0))}`,
+    done: (context) => `Deleted role ${arg(context, 0)}.`,
+  }),
 ]
