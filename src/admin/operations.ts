@@ -6,14 +6,13 @@ import { instanceInputSchema, instanceSchema, sapInstanceParametersSchema } from
 import { connectionName, objectName, roleName } from '../model/names.ts'
 import { roleInputSchema, roleSchema } from '../model/role.ts'
 import { closed, time } from '../model/schema.ts'
-import { keyParametersSchema } from '../model/service-key.ts'
+import { keyParametersSchema, sapServiceKeySchema } from '../model/service-key.ts'
 import {
   accessRecordSchema,
   auditEventSchema,
   listOf,
   pageOf,
   pageQueryFields,
-  sapServiceKeySchema,
   serviceKeySchema,
   signingKeySchema,
 } from './schemas.ts'

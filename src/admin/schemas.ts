@@ -56,27 +56,6 @@ export const serviceKeySchema = {
   },
 } as const
 
-export const sapServiceKeySchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['oauth'],
-  description: "SAP's service key JSON, returned once: it holds the secret, which is never shown again.",
-  properties: {
-    oauth: {
-      type: 'object',
-      additionalProperties: true,
-      required: ['clientid', 'clientsecret', 'url', 'createdate', 'tokenurl'],
-      properties: {
-        clientid: { type: 'string' },
-        clientsecret: { type: 'string' },
-        url: { type: 'string' },
-        createdate: { type: 'string' },
-        tokenurl: { type: 'string' },
-      },
-    },
-  },
-} as const
-
 export const accessRecordSchema = {
   type: 'object',
   additionalProperties: false,

@@ -5,16 +5,7 @@ import type { AuditEvent } from '../store/types.ts'
 export const genesisHash = '0'.repeat(64)
 
 /** The fields an audit event's hash covers: everything but the chain values themselves. */
-export interface HashedAuditFields {
-  readonly seq: number
-  readonly time: number
-  readonly actor: string
-  readonly sourceAddress: string | null
-  readonly action: string
-  readonly target: string
-  readonly before?: unknown
-  readonly after?: unknown
-}
+export type HashedAuditFields = Omit<AuditEvent, 'prevHash' | 'hash'>
 
 function encode(value: unknown, path: string): string {
   if (value === null) return 'null'
@@ -58,18 +49,24 @@ export function canonicalJson(value: unknown): string {
   return encode(value, '$')
 }
 
-/** sha256_hex(prevHash + "\n" + canonicalJson({seq, time, actor, sourceAddress, action, target, before, after})). */
-export function auditHash(prevHash: string, event: HashedAuditFields): string {
-  const canonical = canonicalJson({
-    seq: event.seq,
-    time: event.time,
-    actor: event.actor,
-    sourceAddress: event.sourceAddress,
-    action: event.action,
-    target: event.target,
+/** Exactly the fields an event's hash covers, in their order; absent before/after as null. */
+export function hashedFields(event: HashedAuditFields) {
+  const { seq, time, actor, sourceAddress, action, target } = event
+  return {
+    seq,
+    time,
+    actor,
+    sourceAddress,
+    action,
+    target,
     before: event.before ?? null,
     after: event.after ?? null,
-  })
+  }
+}
+
+/** sha256_hex(prevHash + "\n" + canonicalJson({seq, time, actor, sourceAddress, action, target, before, after})). */
+export function auditHash(prevHash: string, event: HashedAuditFields): string {
+  const canonical = canonicalJson(hashedFields(event))
   return createHash('sha256').update(`${prevHash}\n${canonical}`, 'utf8').digest('hex')
 }
 

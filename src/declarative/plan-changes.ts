@@ -101,6 +101,16 @@ const change = (action: PlannedChange['action'], kind: ObjectKind, name: string,
   fields,
 })
 
+/** With `prune`: the deletion of every current object that is not kept. */
+function pruned<T>(
+  prune: boolean,
+  current: readonly T[],
+  kept: (item: T) => boolean,
+  deletion: (item: T) => PlannedStep,
+): PlannedStep[] {
+  return prune ? current.filter((item) => !kept(item)).map(deletion) : []
+}
+
 /** A step whose operation leaves no instance for the caller's caches to refresh. */
 function step(
   action: PlannedChange['action'],
@@ -212,13 +222,9 @@ export function planChanges(
   const currentInstances = new Map(current.instances.map((instance) => [instance.name, instance]))
 
   const roleCreates: PlannedStep[] = []
-  const roleDeletes: PlannedStep[] = []
   const connectionWrites: PlannedStep[] = []
-  const connectionDeletes: PlannedStep[] = []
   const flowWrites: PlannedStep[] = []
-  const flowDeletes: PlannedStep[] = []
   const instanceWrites: PlannedStep[] = []
-  const instanceDeletes: PlannedStep[] = []
   let unchanged = 0
 
   // Roles: created when missing. A description is set at creation (roles have nothing to update).
@@ -234,16 +240,15 @@ export function planChanges(
       ),
     )
   }
-  if (prune) {
-    for (const role of current.roles) {
-      if (role.builtIn || wantedRoles.has(role.name)) continue
-      roleDeletes.push(
-        step('delete', 'role', role.name, [], ({ identity, unit, actor }) =>
-          identity.deleteRole(role.name, actor, unit),
-        ),
-      )
-    }
-  }
+  const roleDeletes = pruned(
+    prune,
+    current.roles,
+    (role) => role.builtIn || wantedRoles.has(role.name),
+    (role) =>
+      step('delete', 'role', role.name, [], ({ identity, unit, actor }) =>
+        identity.deleteRole(role.name, actor, unit),
+      ),
+  )
   const rolesAfter = new Set(current.roles.filter((role) => role.builtIn || !prune).map((role) => role.name))
   for (const name of wantedRoles.keys()) rolesAfter.add(name)
 
@@ -277,16 +282,15 @@ export function planChanges(
       ),
     )
   }
-  if (prune) {
-    for (const connection of current.connections) {
-      if (wantedConnections.has(connection.name)) continue
-      connectionDeletes.push(
-        step('delete', 'connection', connection.name, [], ({ flows, unit, actor }) =>
-          flows.deleteConnection(connection.name, actor, unit),
-        ),
-      )
-    }
-  }
+  const connectionDeletes = pruned(
+    prune,
+    current.connections,
+    (connection) => wantedConnections.has(connection.name),
+    (connection) =>
+      step('delete', 'connection', connection.name, [], ({ flows, unit, actor }) =>
+        flows.deleteConnection(connection.name, actor, unit),
+      ),
+  )
   const connectionsAfter = new Set(prune ? [] : current.connections.map((connection) => connection.name))
   for (const name of wantedConnections.keys()) connectionsAfter.add(name)
 
@@ -322,16 +326,15 @@ export function planChanges(
       ),
     )
   }
-  if (prune) {
-    for (const flow of current.flows) {
-      if (wantedFlows.has(flow.address)) continue
-      flowDeletes.push(
-        step('delete', 'flow', flow.address, [], ({ flows, unit, actor }) =>
-          flows.deleteFlow(flow.id, actor, unit),
-        ),
-      )
-    }
-  }
+  const flowDeletes = pruned(
+    prune,
+    current.flows,
+    (flow) => wantedFlows.has(flow.address),
+    (flow) =>
+      step('delete', 'flow', flow.address, [], ({ flows, unit, actor }) =>
+        flows.deleteFlow(flow.id, actor, unit),
+      ),
+  )
 
   // Instances: parameters as written (absent keys take SAP's defaults, not the current values).
   for (const entry of wantedInstances.values()) {
@@ -374,18 +377,18 @@ export function planChanges(
       },
     })
   }
-  if (prune) {
-    for (const instance of current.instances) {
-      if (wantedInstances.has(instance.name) || instance.plan === 'api') continue
-      instanceDeletes.push({
-        change: change('delete', 'instance', instance.name),
-        async run({ identity, unit, actor }) {
-          await identity.deleteInstance(instance.name, actor, unit)
-          return { id: instance.id, removed: true }
-        },
-      })
-    }
-  }
+  const instanceDeletes = pruned(
+    prune,
+    current.instances,
+    (instance) => wantedInstances.has(instance.name) || instance.plan === 'api',
+    (instance): PlannedStep => ({
+      change: change('delete', 'instance', instance.name),
+      async run({ identity, unit, actor }) {
+        await identity.deleteInstance(instance.name, actor, unit)
+        return { id: instance.id, removed: true }
+      },
+    }),
+  )
 
   // Dependencies first on the way in, dependants first on the way out.
   return {

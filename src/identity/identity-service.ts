@@ -3,6 +3,7 @@ import type { FlowgateConfig } from '../config/schema.ts'
 import { FlowgateError } from '../lib/errors.ts'
 import { withinUnit } from '../lib/unit-of-work.ts'
 import { objectNamePattern } from '../model/names.ts'
+import type { SapServiceKey } from '../model/service-key.ts'
 import { createSecretHasher, type MasterKey } from '../secrets/master-key.ts'
 import type { Instance, Plan, Role, ServiceKey, Store, StoreOperations } from '../store/types.ts'
 import type { Actor, StoreUnit } from './actor.ts'
@@ -22,16 +23,8 @@ export interface IdentityServiceOptions {
   readonly now?: () => number
 }
 
-/** A service key exactly as SAP prints it; the only time the secret is ever shown. */
-export interface SapServiceKey {
-  readonly oauth: {
-    readonly clientid: string
-    readonly clientsecret: string
-    readonly url: string
-    readonly createdate: string
-    readonly tokenurl: string
-  }
-}
+/** The service key as SAP prints it; its schema is src/model/service-key.ts. */
+export type { SapServiceKey }
 
 /** A service key as listed: never the secret or its hash. */
 export interface ServiceKeySummary {

@@ -23,31 +23,17 @@ const flowFields = {
  * declarative document. The rules a schema cannot say (the address and upstream URL forms, bounds
  * that come from the configuration, defaults) are in src/flows/flow-input.ts.
  */
+const optionalFlowFields = Type.Partial(Type.Object(flowFields)).properties
+
 export const flowInputSchema = closed({
   address: Type.String({ minLength: 1, maxLength: 200 }),
+  ...optionalFlowFields,
   upstream: flowFields.upstream,
-  role: Type.Optional(flowFields.role),
-  methods: Type.Optional(flowFields.methods),
-  csrf: Type.Optional(flowFields.csrf),
-  maxBodyBytes: Type.Optional(flowFields.maxBodyBytes),
-  timeoutMs: Type.Optional(flowFields.timeoutMs),
-  connection: Type.Optional(flowFields.connection),
 })
 export type FlowInput = Frozen<Static<typeof flowInputSchema>>
 
 /** Some properties of a flow (the admin API's PATCH body). */
-export const flowPatchSchema = closed(
-  {
-    upstream: Type.Optional(flowFields.upstream),
-    role: Type.Optional(flowFields.role),
-    methods: Type.Optional(flowFields.methods),
-    csrf: Type.Optional(flowFields.csrf),
-    maxBodyBytes: Type.Optional(flowFields.maxBodyBytes),
-    timeoutMs: Type.Optional(flowFields.timeoutMs),
-    connection: Type.Optional(flowFields.connection),
-  },
-  { minProperties: 1 },
-)
+export const flowPatchSchema = closed(optionalFlowFields, { minProperties: 1 })
 
 const definitionFields = {
   address: Type.String({ description: 'Called at `<runtime url>/http<address>`.' }),

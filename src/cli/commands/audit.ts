@@ -2,6 +2,7 @@ import { once } from 'node:events'
 import { createWriteStream } from 'node:fs'
 import { resolve } from 'node:path'
 import { verifyAuditEvents } from '../../admin/audit-verification.ts'
+import { hashedFields } from '../../audit/chain.ts'
 import type { AuditEvent } from '../../store/types.ts'
 import type { AdminClient, Query } from '../admin-client.ts'
 import { CliError, usageError } from '../cli-error.ts'
@@ -76,18 +77,7 @@ async function withEvents<T>(
 
 /** One JSON Lines record: exactly the hashed fields plus the chain values (see docs/operations.md). */
 export function exportLine(event: AuditEvent): string {
-  return `${JSON.stringify({
-    seq: event.seq,
-    time: event.time,
-    actor: event.actor,
-    sourceAddress: event.sourceAddress,
-    action: event.action,
-    target: event.target,
-    before: event.before ?? null,
-    after: event.after ?? null,
-    prevHash: event.prevHash,
-    hash: event.hash,
-  })}\n`
+  return `${JSON.stringify({ ...hashedFields(event), prevHash: event.prevHash, hash: event.hash })}\n`
 }
 
 const offlineOption = {
