@@ -1,6 +1,6 @@
 import type { FlowgateConfig } from '../config/schema.ts'
 import { FlowgateError } from '../lib/errors.ts'
-import { type FlowDefinition, knownMethods } from '../model/flow.ts'
+import { type FlowDefinition, flowInputSchema, knownMethods } from '../model/flow.ts'
 import { connectionNamePattern, isRoleName, roleNameRule } from '../model/names.ts'
 import { normalizeAddress } from './address.ts'
 import { parseUpstreamUrl } from './upstream-url.ts'
@@ -11,16 +11,8 @@ export const timeoutBounds = { min: 100, max: 600_000 } as const
 /** 16 GiB: large enough for any payload CPI accepts, small enough to be a limit. */
 export const maxBodyBytesBounds = { min: 0, max: 17_179_869_184 } as const
 
-const flowKeys = new Set([
-  'address',
-  'upstream',
-  'role',
-  'methods',
-  'csrf',
-  'maxBodyBytes',
-  'timeoutMs',
-  'connection',
-])
+/** The properties the flow schema knows: a flow given directly to the service is held to the same. */
+const flowKeys = new Set(Object.keys(flowInputSchema.properties))
 
 function invalid(reason: string): FlowgateError {
   return new FlowgateError('ERR_VALIDATION', { description: `invalid flow: ${reason}` })

@@ -1,4 +1,5 @@
 import { FlowgateError } from '../lib/errors.ts'
+import { sapInstanceParametersSchema } from '../model/instance.ts'
 import { isRoleName } from '../model/names.ts'
 import type { InstanceParameters, Plan } from '../store/types.ts'
 import { adminRolePrefix, builtInRoles } from './names.ts'
@@ -10,7 +11,8 @@ export interface SapInstanceParameters {
   readonly 'token-validity': number
 }
 
-const knownKeys = new Set(['roles', 'grant-types', 'token-validity'])
+const knownKeys = new Set(Object.keys(sapInstanceParametersSchema.properties))
+const allowed = [...knownKeys].map((key) => `"${key}"`).join(', ')
 export const defaultTokenValiditySeconds = 3600
 export const minTokenValiditySeconds = 60
 
@@ -91,7 +93,7 @@ export function parseInstanceParameters(
   const record = input as Record<string, unknown>
   for (const key of Object.keys(record)) {
     if (!knownKeys.has(key)) {
-      throw invalid(`unknown key "${key.slice(0, 64)}" (allowed: "roles", "grant-types", "token-validity")`)
+      throw invalid(`unknown key "${key.slice(0, 64)}" (allowed: ${allowed})`)
     }
   }
   let roles: readonly string[]

@@ -1,4 +1,5 @@
 import { FlowgateError } from '../lib/errors.ts'
+import { keyParametersSchema } from '../model/service-key.ts'
 
 /** Service-key parameters as SAP users write them: `{"key-type": "clientsecret", "validity": 365}`. */
 export interface KeyParameters {
@@ -8,7 +9,8 @@ export interface KeyParameters {
 }
 
 export const maxKeyValidityDays = 3650
-const knownKeys = new Set(['key-type', 'validity'])
+const knownKeys = new Set(Object.keys(keyParametersSchema.properties))
+const allowed = [...knownKeys].map((key) => `"${key}"`).join(', ')
 
 function invalid(description: string): FlowgateError {
   return new FlowgateError('ERR_INVALID_PARAMETERS', { description: `invalid parameters: ${description}` })
@@ -20,7 +22,7 @@ export function parseKeyParameters(raw: unknown): KeyParameters {
   const record = input as Record<string, unknown>
   for (const key of Object.keys(record)) {
     if (!knownKeys.has(key)) {
-      throw invalid(`unknown key "${key.slice(0, 64)}" (allowed: "key-type", "validity")`)
+      throw invalid(`unknown key "${key.slice(0, 64)}" (allowed: ${allowed})`)
     }
   }
   const keyType = record['key-type'] ?? 'clientsecret'
