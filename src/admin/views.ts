@@ -1,13 +1,21 @@
+import type { ConnectionView as StoredConnectionView } from '../flows/flow-service.ts'
 import type { ServiceKeySummary } from '../identity/identity-service.ts'
 import { toSapInstanceParameters } from '../identity/instance-parameters.ts'
+import type { ConnectionView } from '../model/connection.ts'
+import type { FlowView } from '../model/flow.ts'
+import type { InstanceView } from '../model/instance.ts'
+import type { RoleView } from '../model/role.ts'
 import type { AccessRecord, AuditEvent, Flow, Instance, Role, SigningKey } from '../store/types.ts'
 
-/** The admin API's representations: times as ISO 8601, never a secret or a hash of one. */
+/**
+ * The admin API's representations: times as ISO 8601, never a secret or a hash of one. The
+ * entities' views are typed by their schemas (src/model), so a view and its schema cannot drift.
+ */
 
 const iso = (time: number): string => new Date(time).toISOString()
 const isoOrNull = (time: number | null): string | null => (time === null ? null : iso(time))
 
-export function roleView(role: Role) {
+export function roleView(role: Role): RoleView {
   return {
     name: role.name,
     description: role.description,
@@ -16,7 +24,7 @@ export function roleView(role: Role) {
   }
 }
 
-export function instanceView(instance: Instance) {
+export function instanceView(instance: Instance): InstanceView {
   return {
     id: instance.id,
     name: instance.name,
@@ -47,7 +55,7 @@ export function serviceKeyView(key: ServiceKeySummary) {
   }
 }
 
-export function flowView(flow: Flow) {
+export function flowView(flow: Flow): FlowView {
   return {
     ...flow,
     methods: [...flow.methods],
@@ -56,14 +64,7 @@ export function flowView(flow: Flow) {
   }
 }
 
-export function connectionView(connection: {
-  name: string
-  type: string
-  settings: Readonly<Record<string, unknown>>
-  hasSecret: boolean
-  createdAt: number
-  updatedAt: number
-}) {
+export function connectionView(connection: StoredConnectionView): ConnectionView {
   return { ...connection, createdAt: iso(connection.createdAt), updatedAt: iso(connection.updatedAt) }
 }
 

@@ -1,27 +1,17 @@
 import { FlowgateError } from '../lib/errors.ts'
-import { sapInstanceParametersSchema } from '../model/instance.ts'
+import { type InstanceView, sapInstanceParametersSchema } from '../model/instance.ts'
 import { isRoleName } from '../model/names.ts'
 import type { InstanceParameters, Plan } from '../store/types.ts'
 import { adminRolePrefix, builtInRoles } from './names.ts'
+import { invalidParameters, sapParametersObject } from './sap-parameters.ts'
 
-/** SAP's instance parameters exactly as users write them (`cf create-service … -c '{…}'`). */
-export interface SapInstanceParameters {
-  readonly roles: readonly string[]
-  readonly 'grant-types': readonly string[]
-  readonly 'token-validity': number
-}
+/** SAP's instance parameters exactly as users write them (`cf create-service … -c '{…}'`), complete. */
+export type SapInstanceParameters = InstanceView['parameters']
 
-const knownKeys = new Set(Object.keys(sapInstanceParametersSchema.properties))
-const allowed = [...knownKeys].map((key) => `"${key}"`).join(', ')
 export const defaultTokenValiditySeconds = 3600
 export const minTokenValiditySeconds = 60
 
-function invalid(description: string, detail?: string): FlowgateError {
-  return new FlowgateError('ERR_INVALID_PARAMETERS', {
-    description: `invalid parameters: ${description}`,
-    ...(detail === undefined ? {} : { detail }),
-  })
-}
+const invalid = invalidParameters
 
 function parseRoles(value: unknown, plan: Plan): string[] {
   if (!Array.isArray(value) || value.some((role) => typeof role !== 'string')) {
@@ -88,14 +78,7 @@ export function parseInstanceParameters(
   maxValiditySeconds: number,
   current?: InstanceParameters,
 ): InstanceParameters {
-  const input = raw === undefined || raw === null ? {} : raw
-  if (typeof input !== 'object' || Array.isArray(input)) throw invalid('parameters must be a JSON object')
-  const record = input as Record<string, unknown>
-  for (const key of Object.keys(record)) {
-    if (!knownKeys.has(key)) {
-      throw invalid(`unknown key "${key.slice(0, 64)}" (allowed: ${allowed})`)
-    }
-  }
+  const record = sapParametersObject(raw, sapInstanceParametersSchema)
   let roles: readonly string[]
   if (record.roles !== undefined) roles = parseRoles(record.roles, plan)
   else if (current !== undefined) roles = current.roles

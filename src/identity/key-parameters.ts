@@ -1,5 +1,6 @@
 import { FlowgateError } from '../lib/errors.ts'
 import { keyParametersSchema } from '../model/service-key.ts'
+import { invalidParameters, sapParametersObject } from './sap-parameters.ts'
 
 /** Service-key parameters as SAP users write them: `{"key-type": "clientsecret", "validity": 365}`. */
 export interface KeyParameters {
@@ -9,22 +10,10 @@ export interface KeyParameters {
 }
 
 export const maxKeyValidityDays = 3650
-const knownKeys = new Set(Object.keys(keyParametersSchema.properties))
-const allowed = [...knownKeys].map((key) => `"${key}"`).join(', ')
-
-function invalid(description: string): FlowgateError {
-  return new FlowgateError('ERR_INVALID_PARAMETERS', { description: `invalid parameters: ${description}` })
-}
+const invalid = invalidParameters
 
 export function parseKeyParameters(raw: unknown): KeyParameters {
-  const input = raw === undefined || raw === null ? {} : raw
-  if (typeof input !== 'object' || Array.isArray(input)) throw invalid('parameters must be a JSON object')
-  const record = input as Record<string, unknown>
-  for (const key of Object.keys(record)) {
-    if (!knownKeys.has(key)) {
-      throw invalid(`unknown key "${key.slice(0, 64)}" (allowed: ${allowed})`)
-    }
-  }
+  const record = sapParametersObject(raw, keyParametersSchema)
   const keyType = record['key-type'] ?? 'clientsecret'
   if (keyType === 'certificate' || keyType === 'certificate_external') {
     throw new FlowgateError('ERR_KEY_TYPE_NOT_SUPPORTED', {
