@@ -32,14 +32,14 @@ export interface AdminServerOptions {
   readonly identity: IdentityService
   readonly flows: FlowService
   readonly authenticator: TokenAuthenticator
-  /** Seals connection secrets written by declarative apply (the flow service's box). */
+  /** Opens stored connection secrets so declarative plan can tell a changed one (the flow service's box). */
   readonly secretBox: SecretBox
   readonly logger: Logger
   /** True when the store is reachable and migrated (GET /readyz). */
   readonly ready: () => Promise<boolean>
   /**
-   * After a declarative apply committed: instances it created, changed or removed, so the gateway
-   * can refresh this node's identity index and flow table before the response is sent.
+   * After a declarative apply committed (the services have already updated this node's identity
+   * index and flow table): the instances it created, changed or removed.
    */
   readonly onConfigurationApplied?: (
     instances: readonly { id: string; removed: boolean }[],

@@ -483,4 +483,36 @@ describe('admin API endpoints', () => {
     assert.equal(document.openapi, '3.1.0')
     assert.equal(document.paths['/admin/v1/instances/{name}/keys']?.post?.operationId, 'createKey')
   })
+
+  test('one role-name rule: a flow may require any role an admin can create, and no longer one', async () => {
+    const longest = `Partner.${'R'.repeat(92)}`
+    assertJson(await call('POST', '/admin/v1/roles', { name: longest }), 201, {
+      name: longest,
+      description: null,
+      builtIn: false,
+      createdAt: frozenIso,
+    })
+    const created = await call('POST', '/admin/v1/flows', {
+      address: '/long-role',
+      upstream: 'https://cpi.example.test/http/long',
+      role: longest,
+    })
+    assert.equal(created.status, 201, created.text)
+    assert.equal((created.body as { role: string }).role, longest)
+    for (const path of ['/admin/v1/roles', '/admin/v1/flows']) {
+      const body =
+        path === '/admin/v1/roles'
+          ? { name: `${longest}X` }
+          : { address: '/longer-role', upstream: 'https://cpi.example.test/x', role: `${longest}X` }
+      const at = path === '/admin/v1/roles' ? 'body.name' : 'body.role'
+      assertError(
+        await call('POST', path, body),
+        400,
+        'ERR_VALIDATION',
+        `${at} must NOT have more than 100 characters`,
+      )
+    }
+    assertNoContent(await call('DELETE', '/admin/v1/flows/long-role'))
+    assertNoContent(await call('DELETE', `/admin/v1/roles/${longest}`))
+  })
 })
