@@ -207,6 +207,33 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
     )
   }
 
+  /** Changes a key and audits it with its summaries before and after; this node's index follows. */
+  async function changeKey(
+    instanceName: string,
+    keyName: string,
+    actor: Actor,
+    action: string,
+    change: (current: ServiceKey, time: number) => ServiceKey,
+  ): Promise<ServiceKey> {
+    const key = await store.transaction(async (tx) => {
+      const { key: current } = await keyByName(tx, instanceName, keyName)
+      const time = now()
+      const changed = change(current, time)
+      await tx.updateServiceKey(changed)
+      await audit(
+        tx,
+        actor,
+        action,
+        `key:${instanceName}/${keyName}`,
+        summarize(current, instanceName, time),
+        summarize(changed, instanceName, time),
+      )
+      return changed
+    })
+    index.putKey(key)
+    return key
+  }
+
   return {
     listRoles: () => store.listRoles(),
 
@@ -366,16 +393,14 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
       }
       const secret = generateClientSecret()
       const secretHash = hashSecret(secret)
-      const key = await store.transaction(async (tx) => {
-        const { key: current } = await keyByName(tx, instanceName, keyName)
+      const key = await changeKey(instanceName, keyName, actor, 'key.rotate', (current, time) => {
         if (current.keyType !== 'clientsecret' || current.secretHash === null) {
           throw new FlowgateError('ERR_VALIDATION', {
             description: 'only clientsecret keys have a secret to rotate',
           })
         }
-        const time = now()
         const keepPrevious = validFor > 0
-        const rotated: ServiceKey = {
+        return {
           ...current,
           secretHash,
           secretPrefix: secretPrefixOf(secret),
@@ -384,18 +409,7 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
           previousSecretValidUntil: keepPrevious ? time + validFor * 1000 : null,
           updatedAt: time,
         }
-        await tx.updateServiceKey(rotated)
-        await audit(
-          tx,
-          actor,
-          'key.rotate',
-          `key:${instanceName}/${keyName}`,
-          summarize(current, instanceName, time),
-          summarize(rotated, instanceName, time),
-        )
-        return rotated
       })
-      index.putKey(key)
       return sapKey(key, secret)
     },
 
@@ -405,22 +419,11 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
           description: 'expiry must be a time in epoch milliseconds',
         })
       }
-      const key = await store.transaction(async (tx) => {
-        const { key: current } = await keyByName(tx, instanceName, keyName)
-        const time = now()
-        const expired: ServiceKey = { ...current, expiresAt: at, updatedAt: time }
-        await tx.updateServiceKey(expired)
-        await audit(
-          tx,
-          actor,
-          'key.expire',
-          `key:${instanceName}/${keyName}`,
-          summarize(current, instanceName, time),
-          summarize(expired, instanceName, time),
-        )
-        return expired
-      })
-      index.putKey(key)
+      const key = await changeKey(instanceName, keyName, actor, 'key.expire', (current, time) => ({
+        ...current,
+        expiresAt: at,
+        updatedAt: time,
+      }))
       return summarize(key, instanceName, now())
     },
 
