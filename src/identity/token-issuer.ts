@@ -59,9 +59,8 @@ function signingParameters(material: SigningMaterial): Pick<CompactSigner, 'dige
 /**
  * The JWS Signature (RFC 7515 §5.1), base64url-encoded. The callback form of `crypto.sign` runs on
  * libuv's thread pool, for every algorithm: the token endpoint's event loop is busy with TLS, so
- * a signature made there — even a 30 µs ECDSA one — is time taken from serving requests, while on
- * the pool another core makes it. Measured end to end with ES256 (bench, token scenario):
- * synchronous signing 10,018 tokens/s, the thread pool 17,538/s, jose 14,061/s.
+ * a signature made there is time taken from serving requests, while on the pool another core
+ * makes it (the token scenario of `npm run bench` compares the variants).
  */
 function signature(signer: CompactSigner, signingInput: Buffer): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -77,8 +76,9 @@ function signature(signer: CompactSigner, signingInput: Buffer): Promise<string>
  * `at+jwt`, `jku` at Flowgate's own key set, issuer and zone from configuration only.
  *
  * The compact JWS is built here rather than with jose's `SignJWT`, which per token clones the
- * claims, encodes the same header again and goes through WebCrypto's algorithm normalisation
- * (about 13 µs beyond the signature; see bench/micro/token-issuer.ts). jose still verifies.
+ * claims, encodes the same header again and signs on the event loop through WebCrypto (the token
+ * endpoint's throughput with SignJWT is measured against this one by `npm run bench -- --only
+ * token --before DIR`; bench/micro/token-issuer.ts compares the two per token). jose still verifies.
  */
 export function createTokenIssuer(options: TokenIssuerOptions): TokenIssuer {
   const { keyRing, config } = options
