@@ -81,7 +81,10 @@ export interface IdentityService {
     options: RotateServiceKeyOptions,
     actor: Actor,
   ): Promise<SapServiceKey>
-  /** Sets the key's expiry (now or later; `at` in epoch ms). */
+  /**
+   * Sets the key's expiry (now or later; `at` in epoch ms); a future expiry may be moved. Throws
+   * ERR_KEY_EXPIRED once the expiry has passed: that is final.
+   */
   expireServiceKey(
     instanceName: string,
     keyName: string,
@@ -417,6 +420,10 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
       const key = await store.transaction(async (tx) => {
         const { key: current } = await keyByName(tx, instanceName, keyName)
         const time = now()
+        // Expiry that has passed is final, like deletion: a later date must not bring the key back.
+        if (current.expiresAt !== null && current.expiresAt <= time) {
+          throw new FlowgateError('ERR_KEY_EXPIRED', { detail: `key ${instanceName}/${keyName} has expired` })
+        }
         const expired: ServiceKey = { ...current, expiresAt: at, updatedAt: time }
         await tx.updateServiceKey(expired)
         await audit(
