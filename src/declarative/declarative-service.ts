@@ -1,6 +1,6 @@
 import type { FlowgateConfig } from '../config/schema.ts'
 import type { Actor } from '../identity/actor.ts'
-import type { SecretBox } from '../secrets/master-key.ts'
+import { connectionSecretPlace, type SecretBox } from '../secrets/master-key.ts'
 import type { Store } from '../store/types.ts'
 import type { ChangePlan, DeclarativeDocument, ResolvedDocument } from './document.ts'
 import { exportDocument } from './export-document.ts'
@@ -45,8 +45,10 @@ export interface DeclarativeService {
 export function createDeclarativeService(options: DeclarativeServiceOptions): DeclarativeService {
   const { store, config, secretBox, onApplied } = options
   const now = options.now ?? Date.now
-  const seal = (plaintext: string) => secretBox.seal(plaintext)
-  const open = (sealed: string) => secretBox.open(sealed)
+  const seal = (plaintext: string, connection: string) =>
+    secretBox.seal(plaintext, connectionSecretPlace(connection))
+  const open = (sealed: string, connection: string) =>
+    secretBox.open(sealed, connectionSecretPlace(connection))
 
   const summary = (steps: readonly PlannedStep[], unchanged: number, applied: boolean): ChangePlan => ({
     changes: steps.map((step) => step.change),

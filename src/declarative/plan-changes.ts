@@ -53,8 +53,9 @@ export interface PlannedStep {
 export interface PlanOptions {
   readonly config: FlowgateConfig
   readonly prune: boolean
-  readonly seal: (plaintext: string) => string
-  readonly open: (sealed: string) => string
+  /** Seals or opens the secret of the named upstream connection. */
+  readonly seal: (plaintext: string, connection: string) => string
+  readonly open: (sealed: string, connection: string) => string
 }
 
 export interface Planned {
@@ -141,7 +142,7 @@ function checkKeptConnection(entry: ResolvedConnectionEntry, current: UpstreamCo
 function connectionChanges(
   definition: ConnectionDefinition,
   current: UpstreamConnection,
-  open: (sealed: string) => string,
+  open: (sealed: string, connection: string) => string,
 ): string[] {
   const fields: string[] = []
   if (definition.type !== current.type) fields.push('type')
@@ -149,7 +150,7 @@ function connectionChanges(
     if (!sameValue(definition.settings[key], current.settings[key])) fields.push(key)
   }
   const wanted = definition.secret === null ? null : JSON.stringify(definition.secret)
-  const stored = current.secretEncrypted === null ? null : open(current.secretEncrypted)
+  const stored = current.secretEncrypted === null ? null : open(current.secretEncrypted, current.name)
   if (wanted === null || stored === null ? wanted !== stored : !sameSecret(wanted, stored))
     fields.push('secret')
   return fields
@@ -260,7 +261,8 @@ export function planChanges(
       continue
     }
     const definition = validateConnectionInput(entry, config)
-    const secretEncrypted = definition.secret === null ? null : seal(JSON.stringify(definition.secret))
+    const secretEncrypted =
+      definition.secret === null ? null : seal(JSON.stringify(definition.secret), definition.name)
     if (existing === undefined) {
       connectionWrites.push({
         change: change('create', 'connection', entry.name),

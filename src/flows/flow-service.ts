@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { FlowgateConfig } from '../config/schema.ts'
 import type { Actor } from '../identity/actor.ts'
 import { FlowgateError } from '../lib/errors.ts'
-import type { SecretBox } from '../secrets/master-key.ts'
+import { connectionSecretPlace, type SecretBox } from '../secrets/master-key.ts'
 import type { Flow, Store, StoreOperations, UpstreamConnection } from '../store/types.ts'
 import { normalizeAddress } from './address.ts'
 import {
@@ -119,7 +119,9 @@ export function createFlowService(options: FlowServiceOptions): FlowService {
   const now = options.now ?? Date.now
 
   const seal = (definition: ConnectionDefinition): string | null =>
-    definition.secret === null ? null : secretBox.seal(JSON.stringify(definition.secret))
+    definition.secret === null
+      ? null
+      : secretBox.seal(JSON.stringify(definition.secret), connectionSecretPlace(definition.name))
 
   const changed = async (kind: FlowChange['kind'], id: string): Promise<void> => {
     await onChange?.({ kind, id })
