@@ -52,10 +52,13 @@ export async function resealSecrets(options: ResealOptions): Promise<ResealResul
     try {
       return box.reseal(sealed, place)
     } catch (error) {
-      throw new FlowgateError('ERR_DECRYPT', {
+      const failure = new FlowgateError('ERR_DECRYPT', {
         detail: `${place} cannot be re-sealed: ${isFlowgateError(error) ? error.detail : 'unknown failure'}`,
         cause: error,
       })
+      // Start-up reports only the public message; the row belongs in the log.
+      logger.error({ err: failure }, 'a secret of an earlier release cannot be opened; nothing was re-sealed')
+      throw failure
     }
   }
 

@@ -134,12 +134,20 @@ for (const backend of storeBackends()) {
       await store.createConnection(connection('foreign', sealV1(other, '{"password":"x"}')))
       await store.createConnection(connection('later', sealV1(masterKey, '{"password":"y"}')))
       const change = await store.latestChange()
-      const { logger } = capturedLogger()
+      const { logger, lines } = capturedLogger()
       await assert.rejects(resealSecrets({ store, masterKey, logger }), {
         code: 'ERR_DECRYPT',
         detail:
           'connection:foreign:secret cannot be re-sealed: authentication of a sealed value failed (wrong master key, another row, or altered data)',
       })
+      const logged = lines()
+      assert.equal(logged.length, 1)
+      const [line] = logged as [Record<string, unknown>]
+      assert.equal(line.level, 50)
+      const err = line.err as { code: string; detail: string; stack: string }
+      assert.equal(err.code, 'ERR_DECRYPT')
+      assert.match(err.detail, /^connection:foreign:secret cannot be re-sealed/)
+      assert.match(err.stack, /caused by/, 'a failure, not a refusal: logged with its stack and cause')
       assert.match((await store.getConnection('later'))?.secretEncrypted as string, /^v1\./)
       assert.equal(await store.latestChange(), change)
       assert.equal((await store.listAuditEvents({ action: 'secrets.reseal', limit: 10 })).items.length, 1)
