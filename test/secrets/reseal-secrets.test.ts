@@ -128,6 +128,21 @@ for (const backend of storeBackends()) {
       assert.equal(box.open(swapped, connectionSecretPlace('cpi-a')), '{"password":"pa55-a"}')
     })
 
+    test('a stored value with a truncated tag does not open', async () => {
+      const { store } = opened
+      const current = (await store.getConnection('cpi-a')) as UpstreamConnection
+      const [version, iv, tag, body] = (current.secretEncrypted as string).split('.')
+      const short = Buffer.from(tag as string, 'base64url')
+        .subarray(0, 4)
+        .toString('base64url')
+      await store.updateConnection(connection('cpi-a', `${version}.${iv}.${short}.${body}`))
+      const stored = (await store.getConnection('cpi-a'))?.secretEncrypted as string
+      assert.throws(() => box.open(stored, connectionSecretPlace('cpi-a')), {
+        code: 'ERR_DECRYPT',
+        detail: 'sealed value is malformed (IV, tag length or encoding)',
+      })
+    })
+
     test('a v1 value that does not open fails the run and nothing is written', async () => {
       const { store } = opened
       const other = masterKeyFromBytes(Buffer.alloc(32, 10))
