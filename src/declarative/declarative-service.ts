@@ -1,7 +1,7 @@
 import type { FlowgateConfig } from '../config/schema.ts'
 import type { Actor } from '../identity/actor.ts'
 import { inUnitOfWork } from '../lib/unit-of-work.ts'
-import type { SecretBox } from '../secrets/master-key.ts'
+import { connectionSecretPlace, type SecretBox } from '../secrets/master-key.ts'
 import type { Store, StoreOperations } from '../store/types.ts'
 import type { ChangePlan, DeclarativeDocument, ResolvedDocument } from './document.ts'
 import { exportDocument } from './export-document.ts'
@@ -54,7 +54,8 @@ export interface DeclarativeService {
 export function createDeclarativeService(options: DeclarativeServiceOptions): DeclarativeService {
   const { store, config, secretBox, onApplied, identity, flows } = options
   const now = options.now ?? Date.now
-  const open = (sealed: string) => secretBox.open(sealed)
+  const open = (sealed: string, connection: string) =>
+    secretBox.open(sealed, connectionSecretPlace(connection))
 
   const summary = (steps: readonly PlannedStep[], unchanged: number, applied: boolean): ChangePlan => ({
     changes: steps.map((step) => step.change),

@@ -71,8 +71,8 @@ export interface PlannedStep {
 export interface PlanOptions {
   readonly config: FlowgateConfig
   readonly prune: boolean
-  /** Opens a stored secret, to tell whether the document changes it. */
-  readonly open: (sealed: string) => string
+  /** Opens the stored secret of the named upstream connection, to tell whether the document changes it. */
+  readonly open: (sealed: string, connection: string) => string
 }
 
 export interface Planned {
@@ -163,7 +163,7 @@ function checkKeptConnection(entry: ConnectionInput, current: UpstreamConnection
 function connectionChanges(
   definition: ConnectionDefinition,
   current: UpstreamConnection,
-  open: (sealed: string) => string,
+  open: (sealed: string, connection: string) => string,
 ): string[] {
   const fields: string[] = []
   if (definition.type !== current.type) fields.push('type')
@@ -171,7 +171,7 @@ function connectionChanges(
     if (!sameValue(definition.settings[key], current.settings[key])) fields.push(key)
   }
   const wanted = definition.secret === null ? null : JSON.stringify(definition.secret)
-  const stored = current.secretEncrypted === null ? null : open(current.secretEncrypted)
+  const stored = current.secretEncrypted === null ? null : open(current.secretEncrypted, current.name)
   if (wanted === null || stored === null ? wanted !== stored : !sameSecret(wanted, stored))
     fields.push('secret')
   return fields

@@ -5,7 +5,7 @@ import { FlowgateError } from '../lib/errors.ts'
 import { withinUnit } from '../lib/unit-of-work.ts'
 import type { ConnectionInput } from '../model/connection.ts'
 import type { FlowDefinition, FlowInput } from '../model/flow.ts'
-import type { SecretBox } from '../secrets/master-key.ts'
+import { connectionSecretPlace, type SecretBox } from '../secrets/master-key.ts'
 import type { Flow, Store, StoreOperations, UpstreamConnection } from '../store/types.ts'
 import { normalizeAddress } from './address.ts'
 import { type ConnectionDefinition, validateConnectionInput } from './connection-input.ts'
@@ -123,7 +123,9 @@ export function createFlowService(options: FlowServiceOptions): FlowService {
   const now = options.now ?? Date.now
 
   const seal = (definition: ConnectionDefinition): string | null =>
-    definition.secret === null ? null : secretBox.seal(JSON.stringify(definition.secret))
+    definition.secret === null
+      ? null
+      : secretBox.seal(JSON.stringify(definition.secret), connectionSecretPlace(definition.name))
 
   const write = <T>(unit: StoreUnit | undefined, work: (unit: StoreUnit) => Promise<T>) =>
     withinUnit((fn) => store.transaction(fn), unit, work)

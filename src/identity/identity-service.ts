@@ -82,7 +82,10 @@ export interface IdentityService {
     options: RotateServiceKeyOptions,
     actor: Actor,
   ): Promise<SapServiceKey>
-  /** Sets the key's expiry (now or later; `at` in epoch ms). */
+  /**
+   * Sets the key's expiry (now or later; `at` in epoch ms); a future expiry may be moved. Throws
+   * ERR_KEY_EXPIRED once the expiry has passed: that is final.
+   */
   expireServiceKey(
     instanceName: string,
     keyName: string,
@@ -419,11 +422,13 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
           description: 'expiry must be a time in epoch milliseconds',
         })
       }
-      const key = await changeKey(instanceName, keyName, actor, 'key.expire', (current, time) => ({
-        ...current,
-        expiresAt: at,
-        updatedAt: time,
-      }))
+      const key = await changeKey(instanceName, keyName, actor, 'key.expire', (current, time) => {
+        // Expiry that has passed is final, like deletion: a later date must not bring the key back.
+        if (current.expiresAt !== null && current.expiresAt <= time) {
+          throw new FlowgateError('ERR_KEY_EXPIRED', { detail: `key ${instanceName}/${keyName} has expired` })
+        }
+        return { ...current, expiresAt: at, updatedAt: time }
+      })
       return summarize(key, instanceName, now())
     },
 

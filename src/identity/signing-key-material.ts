@@ -7,7 +7,7 @@ import {
 } from 'node:crypto'
 import { promisify } from 'node:util'
 import { calculateJwkThumbprint, type JWK } from 'jose'
-import type { SecretBox } from '../secrets/master-key.ts'
+import { type SecretBox, signingKeyPlace } from '../secrets/master-key.ts'
 import type { SigningAlgorithm, SigningKey } from '../store/types.ts'
 
 const generate = promisify(generateKeyPair)
@@ -49,7 +49,7 @@ export async function generateSigningKey(
     alg,
     state: 'next',
     publicJwk: publicJwk as unknown as Readonly<Record<string, unknown>>,
-    privateKeyEncrypted: box.seal(pem),
+    privateKeyEncrypted: box.seal(pem, signingKeyPlace(kid)),
     createdAt: now,
     activatedAt: null,
     retiredAt: null,
@@ -62,5 +62,5 @@ export function publicKeyOf(key: SigningKey): KeyObject {
 }
 
 export function privateKeyOf(key: SigningKey, box: SecretBox): KeyObject {
-  return createPrivateKey(box.open(key.privateKeyEncrypted))
+  return createPrivateKey(box.open(key.privateKeyEncrypted, signingKeyPlace(key.kid)))
 }

@@ -54,6 +54,7 @@ export const errorRegistry = {
   ERR_ROLE_NOT_ALLOWED_FOR_PLAN: { status: 400, description: 'role not allowed for this plan' },
   ERR_INVALID_TOKEN_VALIDITY: { status: 400, description: 'invalid token-validity' },
   ERR_KEY_TYPE_NOT_SUPPORTED: { status: 400, description: 'key type not supported yet' },
+  ERR_KEY_EXPIRED: { status: 409, description: 'the service key has expired; expiry is final' },
   // OAuth 2.0 token endpoint (RFC 6749 §5.2)
   ERR_OAUTH_INVALID_REQUEST: { status: 400, oauth: 'invalid_request', description: 'invalid request' },
   ERR_OAUTH_INVALID_CLIENT: {

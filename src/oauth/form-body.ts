@@ -60,8 +60,8 @@ function hasBody(req: IncomingMessage): boolean {
 
 /**
  * Reads a form body of at most `limit` bytes. An empty body is fine whatever its content type;
- * a body of any other media type is refused before it is read, and so is one announced or found
- * to be larger than the limit.
+ * a body of any other media type is refused (`invalid_request`) before it is read, and so is one
+ * announced or found to be larger than the limit.
  */
 export async function readFormBody(req: IncomingMessage, limit: number = maxFormBodyBytes): Promise<string> {
   if (!hasBody(req)) {
@@ -70,8 +70,9 @@ export async function readFormBody(req: IncomingMessage, limit: number = maxForm
   }
   const mediaType = (req.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase()
   if (mediaType !== formMediaType) {
-    throw new FlowgateError('ERR_UNSUPPORTED_MEDIA_TYPE', {
-      description: `only ${formMediaType} bodies are accepted`,
+    // An RFC 6749 error code, not 415: OAuth clients only know how to read those (§5.2).
+    throw new FlowgateError('ERR_OAUTH_INVALID_REQUEST', {
+      description: `the request body must be ${formMediaType}`,
       detail: `content type ${mediaType === '' ? '(none)' : mediaType?.slice(0, 60)}`,
       headers: { connection: 'close' },
     })

@@ -19,10 +19,13 @@ export interface TokenEndpointOptions {
   readonly logger: Logger
 }
 
-/** The roles a token carries: all of the instance's, or the requested subset (`<xsappname>.<Role>` values). */
+/**
+ * The roles a token carries: all of the instance's, or the requested subset (`<xsappname>.<Role>`
+ * values). `scope=` with no value counts as omitted (RFC 6749 §3.1); a value of only spaces does not.
+ */
 export function grantedRoles(scope: string | undefined, instance: Instance, xsappname: string): string[] {
   const held = instance.parameters.roles
-  if (scope === undefined) return [...held]
+  if (scope === undefined || scope === '') return [...held]
   const requested = scope.split(' ').filter((value) => value !== '')
   if (requested.length === 0) throw new FlowgateError('ERR_OAUTH_INVALID_SCOPE', { detail: 'empty scope' })
   const roles = new Set<string>()

@@ -69,6 +69,8 @@ export function createTokenEndpoints(deps: TokenEndpointsDeps): TokenEndpoints {
     clients,
     failures,
     logger,
+    store: deps.store,
+    now,
   })
   const keySet = createKeySetEndpoint(deps.keyRing)
   const routes = new Map<string, OAuthRoute>([

@@ -7,6 +7,7 @@ import { FlowgateError, isFlowgateError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
 import { shortHash } from '../lib/logger.ts'
 import type { RequestContext } from '../lib/request-context.ts'
+import type { StoreOperations } from '../store/types.ts'
 import type { ClientAuthenticator } from './client-authenticator.ts'
 import { createClientEndpoints } from './client-endpoint.ts'
 import type { FailureAudit } from './failure-audit.ts'
@@ -20,6 +21,8 @@ export interface TokenManagementOptions {
   readonly clients: ClientAuthenticator
   readonly failures: FailureAudit
   readonly logger: Logger
+  readonly store: Pick<StoreOperations, 'appendAudit'>
+  readonly now?: () => number
 }
 
 export interface TokenManagementRoutes {
@@ -33,20 +36,54 @@ const tokenErrors = new Set(['ERR_TOKEN_INVALID', 'ERR_TOKEN_EXPIRED', 'ERR_TOKE
 
 /**
  * Introspection and revocation: the caller authenticates like at the token endpoint and only ever
- * learns about, or revokes, its own tokens. Anything else is indistinguishable from an unknown token.
+ * learns about, or revokes, its own tokens. Introspecting anything else is indistinguishable from
+ * an unknown token; revoking another client's valid token is refused (RFC 7009 §2.1) and audited,
+ * because a client holding another's token means that token has leaked.
  */
 export function createTokenManagement(options: TokenManagementOptions): TokenManagementRoutes {
-  const { authenticator, identity, clients, logger } = options
+  const { authenticator, identity, clients, logger, store } = options
+  const now = options.now ?? Date.now
   const xsappname = xsappnameOf(options.config)
 
-  /** The caller's own, currently valid token; undefined for anything else. */
-  async function ownToken(token: string, caller: ClientEntry): Promise<VerifiedToken | undefined> {
+  /** A currently valid token, whoever it was issued to; undefined for anything invalid. */
+  async function validToken(token: string): Promise<VerifiedToken | undefined> {
     try {
-      const verified = await authenticator.verify(token)
-      return verified.claims.clientId === caller.key.clientId ? verified : undefined
+      return await authenticator.verify(token)
     } catch (error) {
       if (isFlowgateError(error) && tokenErrors.has(error.code)) return undefined
       throw error
+    }
+  }
+
+  /** The caller's own, currently valid token; undefined for anything else. */
+  async function ownToken(token: string, caller: ClientEntry): Promise<VerifiedToken | undefined> {
+    const verified = await validToken(token)
+    return verified?.claims.clientId === caller.key.clientId ? verified : undefined
+  }
+
+  /** The refusal is the answer even when the event cannot be written; the failure is logged. */
+  async function auditForeignRevocation(
+    verified: VerifiedToken,
+    caller: ClientEntry,
+    ctx: RequestContext,
+  ): Promise<void> {
+    const { jti, clientId, exp } = verified.claims
+    try {
+      await store.appendAudit(
+        {
+          actor: caller.key.clientId,
+          sourceAddress: ctx.clientAddress,
+          action: 'token.revoke-refused',
+          target: `token:${jti}`,
+          after: { clientId, expiresAt: exp * 1000 },
+        },
+        now(),
+      )
+    } catch (error) {
+      logger.error(
+        { err: error, correlationId: ctx.correlationId, clientId: caller.key.clientId, jti },
+        'could not audit a refused revocation of another client token',
+      )
     }
   }
 
@@ -85,19 +122,25 @@ export function createTokenManagement(options: TokenManagementOptions): TokenMan
       })
     }),
     revoke: handle('revocation', async (token, caller, ctx) => {
-      const verified = await ownToken(token, caller)
-      if (verified !== undefined) {
-        const { jti, clientId, exp } = verified.claims
-        await identity.revokeToken(
-          { jti, clientId, exp },
-          { actor: clientId, sourceAddress: ctx.clientAddress },
-        )
-        logger.info(
-          { correlationId: ctx.correlationId, clientId, jti, tokenHash: shortHash(token) },
-          'token revoked',
-        )
-      }
+      const verified = await validToken(token)
       // RFC 7009 §2.2: 200 whether or not there was anything to revoke.
+      if (verified === undefined) return '{}'
+      const { jti, clientId, exp } = verified.claims
+      if (clientId !== caller.key.clientId) {
+        await auditForeignRevocation(verified, caller, ctx)
+        throw new FlowgateError('ERR_OAUTH_UNAUTHORIZED_CLIENT', {
+          description: 'the token was not issued to this client',
+          detail: `token ${jti} belongs to client ${clientId}`,
+        })
+      }
+      await identity.revokeToken(
+        { jti, clientId, exp },
+        { actor: clientId, sourceAddress: ctx.clientAddress },
+      )
+      logger.info(
+        { correlationId: ctx.correlationId, clientId, jti, tokenHash: shortHash(token) },
+        'token revoked',
+      )
       return '{}'
     }),
   }

@@ -14,6 +14,7 @@ import { startRetention } from '../runtime/access-record-retention.ts'
 import { startAccessRecordWriter } from '../runtime/access-record-writer.ts'
 import { createFlowProxy } from '../runtime/flow-proxy.ts'
 import { createSecretBox, loadMasterKey } from '../secrets/master-key.ts'
+import { resealSecrets } from '../secrets/reseal-secrets.ts'
 import { createChangeFeed } from '../store/change-feed.ts'
 import { openStore } from '../store/open-store.ts'
 import { startStoreMaintenance } from '../store/store-maintenance.ts'
@@ -87,6 +88,7 @@ export async function startGateway(
     })
     cleanups.push(() => store.close())
     await store.migrate()
+    await resealSecrets({ store, masterKey, logger })
     // Access records are written by a worker thread with its own store connection, so the event loop
     // never blocks on their I/O (docs/runtime.md). Started once the store is migrated and awaited
     // where the access log is built, so its module loading overlaps the identity start. Cleanups run

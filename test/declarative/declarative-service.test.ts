@@ -175,9 +175,12 @@ for (const backendFactory of storeBackends()) {
         },
       )
       const connection = await backend.store.getConnection('cpi')
-      assert.deepEqual(JSON.parse(secretBox.open(connection?.secretEncrypted as string)), {
-        password: 'cpi-basic-password',
-      })
+      assert.deepEqual(
+        JSON.parse(secretBox.open(connection?.secretEncrypted as string, 'connection:cpi:secret')),
+        {
+          password: 'cpi-basic-password',
+        },
+      )
       const events = (await backend.store.listAuditEvents({ limit: 1000 })).items
       assert.deepEqual(
         events.map((event) => `${event.actor} ${event.action} ${event.target}`),

@@ -213,9 +213,14 @@ for (const backend of storeBackends()) {
         updatedAt: time,
       })
       const stored = await store.getConnection('cpi-basic')
-      assert.ok(stored?.secretEncrypted?.startsWith('v1.'))
+      assert.ok(stored?.secretEncrypted?.startsWith('v2.'))
       assert.equal(stored?.secretEncrypted?.includes(password), false)
-      assert.deepEqual(JSON.parse(box.open(stored?.secretEncrypted as string)), { password })
+      assert.deepEqual(
+        JSON.parse(box.open(stored?.secretEncrypted as string, 'connection:cpi-basic:secret')),
+        {
+          password,
+        },
+      )
       assert.deepEqual(await flows.getConnection('cpi-basic'), view)
       assert.deepEqual(changes.at(-1), { kind: 'connection', id: 'cpi-basic' })
       assert.deepEqual(await rejection(flows.createConnection({ name: 'cpi-basic', type: 'none' }, admin)), {
@@ -247,7 +252,12 @@ for (const backend of storeBackends()) {
         url: 'https://tenant.it-cpi001-rt.cfapps.eu10.hana.ondemand.com',
       })
       const stored = await store.getConnection('cpi-oauth')
-      assert.deepEqual(JSON.parse(box.open(stored?.secretEncrypted as string)), { clientSecret })
+      assert.deepEqual(
+        JSON.parse(box.open(stored?.secretEncrypted as string, 'connection:cpi-oauth:secret')),
+        {
+          clientSecret,
+        },
+      )
 
       const flat = await flows.createConnection(
         {
@@ -312,7 +322,12 @@ for (const backend of storeBackends()) {
       assert.match(view.settings.fingerprint256 as string, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/)
       assert.equal(JSON.stringify(view).includes('PRIVATE KEY'), false)
       const stored = await store.getConnection('cpi-mtls')
-      assert.deepEqual(JSON.parse(box.open(stored?.secretEncrypted as string)), { privateKey: mine.key })
+      assert.deepEqual(
+        JSON.parse(box.open(stored?.secretEncrypted as string, 'connection:cpi-mtls:secret')),
+        {
+          privateKey: mine.key,
+        },
+      )
       assert.deepEqual(
         await rejection(
           flows.createConnection(

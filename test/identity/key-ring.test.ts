@@ -57,7 +57,7 @@ for (const backendType of storeBackends()) {
         assert.equal(jwk.use, 'sig')
       }
       for (const key of keys) {
-        assert.match(key.privateKeyEncrypted, /^v1\./)
+        assert.match(key.privateKeyEncrypted, /^v2\./)
         assert.ok(!key.privateKeyEncrypted.includes('PRIVATE KEY'))
       }
       assert.equal((await audits('signing-key.create')).length, 2)

@@ -164,6 +164,26 @@ describe('POST /oauth/token', () => {
     assertToken(response, [`${xsappname}.Orders.read`])
   })
 
+  test('scope= without a value counts as omitted (RFC 6749 §3.1): every role of the instance', async () => {
+    for (const body of ['grant_type=client_credentials&scope=', 'grant_type=client_credentials&scope']) {
+      const response = await harness.request('/oauth/token', {
+        method: 'POST',
+        headers: { ...form, authorization: basic(key.oauth.clientid, key.oauth.clientsecret) },
+        body,
+        clientAddress: from(),
+      })
+      assertToken(response, allScopes)
+    }
+    const spaces = await harness.request('/oauth/token', {
+      method: 'POST',
+      headers: { ...form, authorization: basic(key.oauth.clientid, key.oauth.clientsecret) },
+      body: 'grant_type=client_credentials&scope=+',
+      clientAddress: from(),
+    })
+    assert.equal(spaces.status, 400)
+    errorBody(spaces, 'invalid_scope', 'invalid scope', 'ERR_OAUTH_INVALID_SCOPE')
+  })
+
   test('during rotation the previous secret still works, until its time', async () => {
     await harness.identity.service.createServiceKey('partner-a', 'rotating', {}, actor)
     const first = await harness.identity.service.rotateServiceKey(
@@ -338,14 +358,14 @@ describe('POST /oauth/token', () => {
       code: 'ERR_OAUTH_INVALID_SCOPE',
     },
     {
-      name: 'JSON body',
+      name: 'JSON body: an RFC 6749 error naming the form encoding, not 415',
       path: '/oauth/token',
       headers: () => ({ 'content-type': 'application/json', authorization: good() }),
       body: () => '{"grant_type":"client_credentials"}',
-      status: 415,
-      error: 'unsupported_media_type',
-      description: 'only application/x-www-form-urlencoded bodies are accepted',
-      code: 'ERR_UNSUPPORTED_MEDIA_TYPE',
+      status: 400,
+      error: 'invalid_request',
+      description: 'the request body must be application/x-www-form-urlencoded',
+      code: 'ERR_OAUTH_INVALID_REQUEST',
       extraHeaders: { connection: 'close' },
     },
     {
@@ -425,11 +445,50 @@ describe('POST /oauth/token', () => {
     errorBody(response, 'invalid_client', 'client authentication failed', 'ERR_OAUTH_INVALID_CLIENT')
   })
 
-  test('nothing secret reaches the log', () => {
+  test('nothing secret reaches the log; refusals are info lines without a stack', () => {
     const text = harness.logText()
     assert.ok(text.includes('token request refused'), 'refusals are logged')
     assert.ok(!text.includes(key.oauth.clientsecret))
     assert.ok(!text.includes('eyJ'), 'no JWT in the log')
     assert.ok(!/authorization":"Basic/i.test(text))
+    const refusals = harness.logs.filter((line) => line.msg === 'token request refused')
+    assert.ok(refusals.length > 10)
+    for (const line of refusals) {
+      assert.equal(line.level, 30)
+      const err = line.err as Record<string, unknown>
+      assert.deepEqual(
+        Object.keys(err).filter((name) => name !== 'detail'),
+        ['code', 'status', 'description'],
+      )
+    }
+    assert.ok(!text.includes('"stack"'))
+  })
+
+  test('a JSON body is audited as a failed token request of its source address', async () => {
+    const response = await harness.request('/oauth/token', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        authorization: basic(key.oauth.clientid, key.oauth.clientsecret),
+      },
+      body: '{"grant_type":"client_credentials"}',
+      clientAddress: '192.0.2.77',
+    })
+    assert.equal(response.status, 400)
+    errorBody(
+      response,
+      'invalid_request',
+      'the request body must be application/x-www-form-urlencoded',
+      'ERR_OAUTH_INVALID_REQUEST',
+    )
+    // Closing writes the open window's aggregates.
+    await harness.endpoints.close()
+    const events = (await backend.store.listAuditEvents({ action: 'token.failures', limit: 100 })).items
+    const event = events.find((candidate) => candidate.target === 'address:192.0.2.77')
+    assert.equal(event?.actor, 'unknown')
+    assert.equal(event?.sourceAddress, '192.0.2.77')
+    const after = event?.after as Record<string, unknown>
+    assert.equal(after.failures, 1)
+    assert.deepEqual(after.reasons, { ERR_OAUTH_INVALID_REQUEST: 1 })
   })
 })

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import { decodeJwt } from 'jose'
 import type { SapServiceKey } from '../../src/identity/identity-service.ts'
 import { type OpenedBackend, storeBackends } from '../helpers/databases.ts'
 import { type OAuthHarness, startOAuthHarness, testClock, testPublicUrl } from '../helpers/oauth-harness.ts'
@@ -125,13 +126,45 @@ describe('introspection, revocation, discovery', () => {
     })
   })
 
-  test('revocation of another client token: 200 and nothing happens', async () => {
+  test('revocation of another client token: 400 unauthorized_client (RFC 7009 §2.1), audited, the token stays valid', async () => {
     const { token, jti } = await tokenOf(theirs)
+    // Nothing is written but the audit event: no revocation, no change for other nodes.
+    const seq = await backend.store.latestChange()
     const response = await revoke(mine, token)
-    assert.equal(response.status, 200)
+    assert.equal(response.status, 400)
     assert.equal(response.headers['cache-control'], 'no-store')
+    assert.equal(response.headers.pragma, 'no-cache')
+    assert.deepEqual(response.json(), {
+      error: 'unauthorized_client',
+      error_description: 'the token was not issued to this client',
+      code: 'ERR_OAUTH_UNAUTHORIZED_CLIENT',
+      correlation_id: response.headers['x-correlation-id'],
+    })
     assert.equal(await backend.store.getRevokedToken(jti), undefined)
+    assert.equal(await backend.store.latestChange(), seq)
     assert.equal((await harness.identity.authenticator.authenticate(token)).jti, jti)
+    assert.equal(((await introspect(theirs, token)).json() as { active: boolean }).active, true)
+    const events = (await backend.store.listAuditEvents({ action: 'token.revoke-refused', limit: 10 })).items
+    assert.equal(events.length, 1)
+    const event = events[0] as (typeof events)[number]
+    assert.deepEqual(
+      { actor: event.actor, sourceAddress: event.sourceAddress, target: event.target, after: event.after },
+      {
+        actor: mine.oauth.clientid,
+        sourceAddress: '127.0.0.1',
+        target: `token:${jti}`,
+        after: { clientId: theirs.oauth.clientid, expiresAt: (decodeJwt(token).exp as number) * 1000 },
+      },
+    )
+    const logged = harness.logs.filter((line) => line.msg === 'revocation request refused').at(-1)
+    assert.equal(logged?.level, 30)
+    assert.deepEqual(logged?.err, {
+      code: 'ERR_OAUTH_UNAUTHORIZED_CLIENT',
+      status: 400,
+      description: 'the token was not issued to this client',
+      detail: `token ${jti} belongs to client ${theirs.oauth.clientid}`,
+    })
+    assert.ok(!harness.logText().includes(token), 'the token never reaches the log')
   })
 
   test('revocation of an unknown token: 200', async () => {

@@ -5,6 +5,7 @@ import { startIdentity } from '../../identity/start-identity.ts'
 import { createLogger } from '../../lib/logger.ts'
 import { resolveTlsMaterial } from '../../lib/tls-material.ts'
 import { loadMasterKey } from '../../secrets/master-key.ts'
+import { resealSecrets } from '../../secrets/reseal-secrets.ts'
 import { openStore } from '../../store/open-store.ts'
 import { CliError } from '../cli-error.ts'
 import type { CommandSpec } from '../command.ts'
@@ -47,6 +48,7 @@ export const initCommand: CommandSpec = {
     const store = await openStore({ url: config.store.url, dataDir: config.dataDir, poolSize: 2, logger })
     try {
       await store.migrate()
+      await resealSecrets({ store, masterKey, logger })
       const identity = await startIdentity({
         config,
         store,

@@ -3,7 +3,7 @@ import type { ConnectionSecret } from '../../flows/connection-input.ts'
 import { parseUpstreamUrl } from '../../flows/upstream-url.ts'
 import { FlowgateError } from '../../lib/errors.ts'
 import type { Logger } from '../../lib/logger.ts'
-import type { SecretBox } from '../../secrets/master-key.ts'
+import { connectionSecretPlace, type SecretBox } from '../../secrets/master-key.ts'
 import type { UpstreamConnection } from '../../store/types.ts'
 import { createBasicAuth } from './basic.ts'
 import { createClientCertificateAuth } from './client-certificate.ts'
@@ -41,7 +41,9 @@ function secretOf(connection: UpstreamConnection, box: SecretBox): ConnectionSec
   if (connection.secretEncrypted === null) {
     throw new FlowgateError('ERR_UPSTREAM_AUTH', { detail: `connection ${connection.name} has no secret` })
   }
-  return JSON.parse(box.open(connection.secretEncrypted)) as ConnectionSecret
+  return JSON.parse(
+    box.open(connection.secretEncrypted, connectionSecretPlace(connection.name)),
+  ) as ConnectionSecret
 }
 
 function secretField(
