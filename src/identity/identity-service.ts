@@ -108,8 +108,12 @@ function checkName(kind: 'instance' | 'service key', name: string): void {
   }
 }
 
-function notFound(what: string): FlowgateError {
-  return new FlowgateError('ERR_NOT_FOUND', { description: `${what} not found` })
+/** The public answer names only the kind: which names exist is not told to a caller; the log has it. */
+function notFound(kind: string, which: string): FlowgateError {
+  return new FlowgateError('ERR_NOT_FOUND', {
+    description: `${kind} not found`,
+    detail: `${which} not found`,
+  })
 }
 
 function instanceView(instance: Instance): Record<string, unknown> {
@@ -155,14 +159,15 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
 
   async function instanceByName(tx: StoreOperations, name: string): Promise<Instance> {
     const instance = await tx.getInstanceByName(name)
-    if (instance === undefined) throw notFound(`instance "${name}"`)
+    if (instance === undefined) throw notFound('instance', `instance "${name}"`)
     return instance
   }
 
   async function keyByName(tx: StoreOperations, instanceName: string, keyName: string) {
     const instance = await instanceByName(tx, instanceName)
     const key = await tx.getServiceKeyByName(instance.id, keyName)
-    if (key === undefined) throw notFound(`service key "${keyName}" of instance "${instanceName}"`)
+    if (key === undefined)
+      throw notFound('service key', `service key "${keyName}" of instance "${instanceName}"`)
     return { instance, key }
   }
 
@@ -256,7 +261,7 @@ export function createIdentityService(options: IdentityServiceOptions): Identity
     async deleteRole(name, actor, unit) {
       await write(unit, async ({ tx }) => {
         const role = await tx.getRole(name)
-        if (role === undefined) throw notFound(`role "${name}"`)
+        if (role === undefined) throw notFound('role', `role "${name}"`)
         if (role.builtIn) {
           throw new FlowgateError('ERR_ROLE_BUILT_IN', { description: `role "${name}" is built in` })
         }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { after, before, describe, test } from 'node:test'
 import { openApiText } from '../../src/admin/write-openapi.ts'
-import { type AdminHarness, startAdminHarness } from '../helpers/admin-harness.ts'
+import { type AdminHarness, type AdminResponse, startAdminHarness } from '../helpers/admin-harness.ts'
 import { type OpenedBackend, storeBackends } from '../helpers/databases.ts'
 import { assertError, assertJson, assertNoContent, frozenIso, uuid } from './admin-api-assertions.ts'
 
@@ -134,12 +134,25 @@ describe('admin API endpoints', () => {
     const names = (await call('GET', '/admin/v1/instances')).body as { items: { name: string }[] }
     assert.deepEqual(names.items.map((item) => item.name).sort(), ['acme', 'admins'])
     assertNoContent(await call('DELETE', '/admin/v1/instances/acme'))
-    assertError(
-      await call('GET', '/admin/v1/instances/acme'),
-      404,
-      'ERR_NOT_FOUND',
-      'instance "acme" not found',
-    )
+    assertError(await call('GET', '/admin/v1/instances/acme'), 404, 'ERR_NOT_FOUND', 'instance not found')
+  })
+
+  test('404s do not echo the name asked for: two unknown names get the same body apart from the correlation id', async () => {
+    const withoutCorrelation = (response: AdminResponse) => {
+      const { correlation_id: _, ...rest } = response.body as Record<string, unknown>
+      return { status: response.status, body: rest }
+    }
+    for (const [first, second] of [
+      ['/admin/v1/instances/nobody', '/admin/v1/instances/somebody-else'],
+      ['/admin/v1/instances/admins/keys/k-one', '/admin/v1/instances/admins/keys/k-two'],
+      ['/admin/v1/instances/nobody/keys/k-one', '/admin/v1/instances/somebody-else/keys/k-two'],
+    ] as const) {
+      const a = await call('GET', first)
+      const b = await call('GET', second)
+      assert.deepEqual(withoutCorrelation(a), withoutCorrelation(b))
+      assert.equal(a.status, 404)
+      assert.doesNotMatch(a.text, /nobody|somebody|k-one|k-two/)
+    }
   })
 
   test("keys: create returns SAP's JSON once; list, show, rotate, expire, delete never show a secret", async () => {

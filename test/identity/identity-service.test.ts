@@ -98,7 +98,7 @@ for (const backendType of storeBackends()) {
       )
       assert.deepEqual(await failure(() => service().getInstance('missing')), {
         code: 'ERR_NOT_FOUND',
-        message: 'instance "missing" not found',
+        message: 'instance not found',
       })
     })
 
