@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { loadConfig } from '../config/load.ts'
 import { type AdminClient, createAdminClient, readAdminKey } from './admin-client.ts'
+import { adminUrlOf } from './admin-url.ts'
 import { usageError } from './cli-error.ts'
 import type { CliIo } from './cli-io.ts'
 
@@ -48,7 +49,7 @@ export const adminOptions: Readonly<Record<string, OptionSpec>> = {
   'admin-url': {
     type: 'string',
     value: 'URL',
-    help: 'Admin API base URL (default $FLOWGATE_ADMIN_URL, else https://127.0.0.1:8444)',
+    help: 'Admin API base URL (default $FLOWGATE_ADMIN_URL, else admin.host:admin.port of the configuration)',
   },
   'key-file': {
     type: 'string',
@@ -109,8 +110,7 @@ export function createAdminConnector(io: CliIo, options: OptionValues): () => Pr
         throw usageError(`--ca: cannot read ${caOption} (${(cause as NodeJS.ErrnoException).code})`)
       }
     } else if (existsSync(defaultCa)) ca = readFileSync(defaultCa, 'utf8')
-    const adminUrl =
-      (options['admin-url'] as string | undefined) ?? io.env.FLOWGATE_ADMIN_URL ?? 'https://127.0.0.1:8444'
+    const adminUrl = adminUrlOf(io, options['admin-url'] as string | undefined, configFile)
     let url: URL
     try {
       url = new URL(adminUrl)

@@ -152,10 +152,41 @@ export function loadConfig(options: LoadConfigOptions = {}): FlowgateConfig {
     setPath(document, key.split('.'), value)
   }
 
+  const publicUrlGiven = document.publicUrl !== undefined
   if (!validate(document)) {
     throw invalid((validate.errors ?? []).map(describe).join('; '))
   }
-  return deepFreeze(document as FlowgateConfig)
+  const config = document as Mutable<FlowgateConfig>
+  checkListeners(config)
+  if (!publicUrlGiven && config.runtime.port !== 0) config.publicUrl = derivedPublicUrl(config)
+  return deepFreeze(config as FlowgateConfig)
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+const wildcardHosts = new Set(['0.0.0.0', '::', ''])
+
+/** Two listeners on one port clash when their addresses are equal or either binds every address. */
+function checkListeners(config: FlowgateConfig): void {
+  const { runtime, admin } = config
+  if (runtime.port === 0 || runtime.port !== admin.port) return
+  if (runtime.host === admin.host || wildcardHosts.has(runtime.host) || wildcardHosts.has(admin.host)) {
+    throw invalid(
+      `runtime.port and admin.port are both ${runtime.port} on ${runtime.host} and ${admin.host}; give the listeners different ports`,
+    )
+  }
+}
+
+/**
+ * Without a configured publicUrl, service keys point at the runtime listener itself: localhost for
+ * a wildcard or loopback address (the self-signed certificate's name), else the address bound.
+ * With port 0 the port is known only once listening, so the schema's default stays.
+ */
+function derivedPublicUrl(config: FlowgateConfig): string {
+  const { host, port } = config.runtime
+  const loopback = wildcardHosts.has(host) || host === '127.0.0.1' || host === '::1' || host === 'localhost'
+  const name = loopback ? 'localhost' : host.includes(':') ? `[${host}]` : host
+  return port === 443 ? `https://${name}` : `https://${name}:${port}`
 }
 
 /** Configuration keys named `unsafe…` that are switched on, to be warned about at start-up. */

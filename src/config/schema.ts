@@ -26,7 +26,7 @@ export const configSchema = Type.Object(
       default: 'https://localhost:8443',
       pattern: '^https://[^/?#]+$',
       description:
-        "The runtime listener's public base URL (scheme and authority, no path). It is the token issuer, the `url` in service keys, and the base of `tokenurl`. Never taken from a request's Host header.",
+        "The runtime listener's public base URL (scheme and authority, no path). It is the token issuer, the `url` in service keys, and the base of `tokenurl`. Never taken from a request's Host header. When not set, it is derived from the runtime listener: `https://localhost:<runtime.port>` for a wildcard or loopback `runtime.host`, else `https://<runtime.host>:<runtime.port>`; set it when partners reach the gateway under another name (a load balancer).",
     }),
     gatewayName: Type.String({
       default: 'flowgate',

@@ -5,13 +5,18 @@ import { loadConfig } from '../config/load.ts'
 import { generateSelfSigned } from '../lib/certificates.ts'
 import { createLogger } from '../lib/logger.ts'
 import { startGateway } from '../server/gateway.ts'
+import { unavailableListeners } from '../server/listener-check.ts'
 import { startCpiSimulator } from '../simulator/cpi-simulator.ts'
+import { writeAdminAccess } from './demo-admin.ts'
+import { demoLockHolder, takeDemoLock } from './demo-lock.ts'
 
 const demoUsage = `Usage: flowgate demo [--port N] [--data-dir DIR]
 
 Starts Flowgate (embedded SQLite, self-signed certificate) and a CPI simulator, exposes a sample
 purchase-order flow, onboards a partner (instance + service key) and prints the commands the partner
-would run. Runs until Ctrl-C. The data directory (default ./data/demo) is recreated on every run.`
+would run, and an admin service key with a configuration file for the CLI's admin commands. Runs
+until Ctrl-C. The data directory (default ./data/demo) is recreated on every run; while a demo
+runs, a second one with the same data directory refuses to start.`
 
 const actor = { actor: 'demo', sourceAddress: null }
 
@@ -36,9 +41,30 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
   }
   const port = Number(values.port)
   const dataDir = resolve(values['data-dir'])
+  const shownDataDir = relative(process.cwd(), dataDir) || dataDir
+  const holder = demoLockHolder(dataDir)
+  if (holder !== undefined) {
+    process.stderr.write(
+      `flowgate: a demo is already running at ${holder.runtimeUrl} (pid ${holder.pid}, data in ${shownDataDir}); stop it first (Ctrl-C in its terminal), or give this one another --port and --data-dir\n`,
+    )
+    return 1
+  }
+  const problems = await unavailableListeners([{ name: 'runtime listener', host: '127.0.0.1', port }])
+  if (problems.length > 0) {
+    process.stderr.write(problems.map((problem) => `flowgate: ${problem}\n`).join(''))
+    return 1
+  }
   rmSync(dataDir, { recursive: true, force: true })
   mkdirSync(dataDir, { recursive: true })
+  const releaseLock = takeDemoLock(dataDir, `https://localhost:${port}`)
+  try {
+    return await runDemoIn(dataDir, port)
+  } finally {
+    releaseLock()
+  }
+}
 
+async function runDemoIn(dataDir: string, port: number): Promise<number> {
   // The simulator stands in for the CPI tenant, with its own certificate that Flowgate is told to trust.
   const simulatorTls = await generateSelfSigned({
     commonName: 'localhost',
@@ -91,6 +117,7 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
   const serviceKey = await gateway.identity.createServiceKey('acme-supplier', 'acme-key', {}, actor)
   const keyFile = join(dataDir, 'acme-key.json')
   writeFileSync(keyFile, `${JSON.stringify(serviceKey, null, 2)}\n`, { mode: 0o600 })
+  const configFile = await writeAdminAccess(gateway, dataDir, config)
 
   const ca =
     relative(process.cwd(), join(dataDir, 'tls', 'localhost.crt')) || join(dataDir, 'tls', 'localhost.crt')
@@ -121,6 +148,13 @@ curl -s -i --cacert ${ca} -X POST -H "Authorization: Bearer $TOKEN" -H "X-CSRF-T
 
 # 4. Without the CSRF token the call is refused (403, X-CSRF-Token: Required), and nothing reaches CPI
 curl -s -i --cacert ${ca} -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' --data '{}' '${flowUrl}'
+
+Administer the demo with the CLI (its gateway configuration is ${configFile}, the admin
+service key next to it in admin-key.json):
+
+bin/flowgate logs --config ${configFile}
+bin/flowgate instance list --config ${configFile}
+bin/flowgate audit list --config ${configFile}
 
 Press Ctrl-C to stop.
 `)

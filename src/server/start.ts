@@ -3,6 +3,8 @@ import { loadConfig } from '../config/load.ts'
 import { isFlowgateError } from '../lib/errors.ts'
 import { createLogger } from '../lib/logger.ts'
 import { startGateway } from './gateway.ts'
+import { keyUrlWarnings } from './key-url-check.ts'
+import { configuredListeners, unavailableListeners } from './listener-check.ts'
 
 export const startUsage = `Usage: flowgate start [--config FILE]
 
@@ -28,8 +30,14 @@ export async function runStart(argv: readonly string[]): Promise<number> {
     process.stderr.write(`flowgate: ${isFlowgateError(error) ? error.message : String(error)}\n`)
     return 2
   }
+  const problems = await unavailableListeners(configuredListeners(config))
+  if (problems.length > 0) {
+    process.stderr.write(problems.map((problem) => `flowgate: ${problem}\n`).join(''))
+    return 1
+  }
   const logger = createLogger(config.log.level)
   const gateway = await startGateway(config, { logger })
+  for (const warning of keyUrlWarnings(config, gateway.runtimeUrl)) logger.warn(warning)
   logger.info({ runtimeUrl: gateway.runtimeUrl, adminUrl: gateway.adminUrl }, 'flowgate started')
 
   return await new Promise<number>((resolve) => {

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { builtInRoles } from '../../identity/names.ts'
 import { startIdentity } from '../../identity/start-identity.ts'
@@ -13,6 +13,17 @@ import { localConfig } from '../local-store.ts'
 
 const cliActor = { actor: 'cli', sourceAddress: null }
 
+function shellWord(value: string): string {
+  return /^[\w./:=@-]+$/.test(value) ? value : `'${value.replaceAll("'", "'\\''")}'`
+}
+
+/** The start command for the same configuration init was given. */
+function startCommand(configFile: string | undefined): string {
+  return configFile === undefined
+    ? 'bin/flowgate start'
+    : `bin/flowgate start --config ${shellWord(configFile)}`
+}
+
 export const initCommand: CommandSpec = {
   name: 'init',
   summary: 'Create the data directory, store, signing keys and the first admin instance and key',
@@ -25,14 +36,19 @@ export const initCommand: CommandSpec = {
       help: 'Where to write the admin service key (default <dataDir>/admin-key.json, mode 0600)',
     },
     instance: { type: 'string', value: 'NAME', help: 'Name of the admin instance (default admin)' },
+    'reissue-admin-key': {
+      type: 'boolean',
+      help: "Replace the admin instance's key admin-key (audited; the old key and its tokens stop working)",
+    },
   },
   description:
-    'Works on the store directly (run it before the first flowgate start). The admin service key is printed once and written to --key-file; the CLI finds it there, or through FLOWGATE_ADMIN_KEY.',
+    'Works on the store directly (run it before the first flowgate start). The admin service key is printed once and written to --key-file; the CLI finds it there, or through FLOWGATE_ADMIN_KEY. With --reissue-admin-key on an initialised store, the key admin-key of the admin instance is deleted and created anew with the current publicUrl (after publicUrl or runtime.port changed, or when the key is lost); --key-file is overwritten.',
   async run(context) {
     const { io } = context
     const config = localConfig(io, context.string('config'))
     const keyPath = resolve(io.cwd, context.string('key-file') ?? join(config.dataDir, 'admin-key.json'))
-    if (existsSync(keyPath))
+    const reissue = context.flag('reissue-admin-key')
+    if (!reissue && existsSync(keyPath))
       throw new CliError(`${keyPath} exists already; init writes a new admin key only once`)
     const instanceName = context.string('instance') ?? 'admin'
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
@@ -47,6 +63,9 @@ export const initCommand: CommandSpec = {
     } as NodeJS.WritableStream)
     const store = await openStore({ url: config.store.url, dataDir: config.dataDir, poolSize: 2, logger })
     try {
+      if (reissue && !(await store.isMigrated())) {
+        throw new CliError(`the store of ${config.dataDir} is not initialised; run flowgate init first`)
+      }
       await store.migrate()
       await resealSecrets({ store, masterKey, logger })
       const identity = await startIdentity({
@@ -58,6 +77,28 @@ export const initCommand: CommandSpec = {
       })
       try {
         const admins = (await store.listInstances()).filter((instance) => instance.plan === 'api')
+        if (reissue) {
+          const name = context.string('instance') ?? admins.find((a) => a.name === 'admin')?.name
+          const admin = admins.find((a) => a.name === name)
+          if (admin === undefined) {
+            throw new CliError(
+              `no admin instance ${name ?? 'admin'} to re-issue a key for${admins.length === 0 ? '; run flowgate init first' : ` (--instance: one of ${admins.map((a) => a.name).join(', ')})`}`,
+            )
+          }
+          const keys = await identity.service.listServiceKeys(admin.name)
+          if (keys.some((key) => key.name === 'admin-key')) {
+            await identity.service.deleteServiceKey(admin.name, 'admin-key', cliActor)
+          }
+          const key = await identity.service.createServiceKey(admin.name, 'admin-key', undefined, cliActor)
+          const text = `${JSON.stringify(key, null, 2)}\n`
+          writeFileSync(keyPath, text, { mode: 0o600 })
+          chmodSync(keyPath, 0o600)
+          io.stdout.write(text)
+          io.stderr.write(
+            `Re-issued admin-key of ${admin.name} for ${config.publicUrl}; the old key no longer works. Written to ${keyPath} (mode 0600).\n`,
+          )
+          return 0
+        }
         if (admins.length > 0) {
           throw new CliError(
             `already initialised: admin instance ${admins[0]?.name} exists (create more keys with flowgate key create)`,
@@ -75,7 +116,7 @@ export const initCommand: CommandSpec = {
             tls.selfSigned
               ? `The gateway's self-signed certificate is ${tls.certPath}; the CLI trusts it from there.`
               : '',
-            'Next: flowgate start',
+            `Next: ${startCommand(context.string('config'))}`,
           ]
             .filter((line) => line !== '')
             .join('\n')
