@@ -22,7 +22,11 @@ function tokenUrlOf(path: string): string | undefined {
  * another port than the runtime listener (a remote name may sit behind a load balancer, so only
  * loopback is judged), and an admin key in the data directory issued for another publicUrl.
  */
-export function keyUrlWarnings(config: FlowgateConfig, runtimeUrl: string): string[] {
+export function keyUrlWarnings(
+  config: FlowgateConfig,
+  runtimeUrl: string,
+  configFile: string | undefined,
+): string[] {
   const warnings: string[] = []
   const publicUrl = new URL(config.publicUrl)
   const listening = new URL(runtimeUrl)
@@ -35,7 +39,7 @@ export function keyUrlWarnings(config: FlowgateConfig, runtimeUrl: string): stri
   const tokenUrl = tokenUrlOf(keyFile)
   if (tokenUrl !== undefined && !tokenUrl.startsWith(`${config.publicUrl}/`)) {
     warnings.push(
-      `the admin key ${keyFile} was issued for ${new URL(tokenUrl).origin}, not for publicUrl ${config.publicUrl}; re-issue it with bin/flowgate init --reissue-admin-key`,
+      `the admin key ${keyFile} was issued for ${new URL(tokenUrl).origin}, not for publicUrl ${config.publicUrl}; re-issue it with bin/flowgate init --reissue-admin-key${configFile === undefined ? '' : ` --config ${configFile}`}`,
     )
   }
   return warnings

@@ -37,7 +37,7 @@ export async function runStart(argv: readonly string[]): Promise<number> {
   }
   const logger = createLogger(config.log.level)
   const gateway = await startGateway(config, { logger })
-  for (const warning of keyUrlWarnings(config, gateway.runtimeUrl)) logger.warn(warning)
+  for (const warning of keyUrlWarnings(config, gateway.runtimeUrl, values.config)) logger.warn(warning)
   logger.info({ runtimeUrl: gateway.runtimeUrl, adminUrl: gateway.adminUrl }, 'flowgate started')
 
   return await new Promise<number>((resolve) => {
