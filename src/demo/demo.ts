@@ -65,6 +65,11 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
 }
 
 async function runDemoIn(dataDir: string, port: number): Promise<number> {
+  // Listened for from the start, so Ctrl-C while the demo starts stops it once it has started.
+  const stopRequested = new Promise<void>((resolveStop) => {
+    process.once('SIGINT', () => resolveStop())
+    process.once('SIGTERM', () => resolveStop())
+  })
   // The simulator stands in for the CPI tenant, with its own certificate that Flowgate is told to trust.
   const simulatorTls = await generateSelfSigned({
     commonName: 'localhost',
@@ -135,6 +140,13 @@ A partner "acme-supplier" was onboarded. Its service key (also in ${relative(pro
 
 ${JSON.stringify(serviceKey, null, 2)}
 
+Administer the demo with the CLI (its gateway configuration is ${configFile}, the admin
+service key next to it in admin-key.json):
+
+bin/flowgate logs --config ${configFile}
+bin/flowgate instance list --config ${configFile}
+bin/flowgate audit list --config ${configFile}
+
 Run what the partner runs (paste into a shell in this directory):
 
 # 1. Exchange the service key for an access token
@@ -149,24 +161,14 @@ curl -s -i --cacert ${ca} -X POST -H "Authorization: Bearer $TOKEN" -H "X-CSRF-T
 # 4. Without the CSRF token the call is refused (403, X-CSRF-Token: Required), and nothing reaches CPI
 curl -s -i --cacert ${ca} -X POST -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' --data '{}' '${flowUrl}'
 
-Administer the demo with the CLI (its gateway configuration is ${configFile}, the admin
-service key next to it in admin-key.json):
-
-bin/flowgate logs --config ${configFile}
-bin/flowgate instance list --config ${configFile}
-bin/flowgate audit list --config ${configFile}
-
 Press Ctrl-C to stop.
 `)
 
-  return await new Promise<number>((resolveExit) => {
-    const stop = () => {
-      Promise.all([gateway.close(), simulator.close()]).then(
-        () => resolveExit(0),
-        () => resolveExit(1),
-      )
-    }
-    process.once('SIGINT', stop)
-    process.once('SIGTERM', stop)
-  })
+  await stopRequested
+  try {
+    await Promise.all([gateway.close(), simulator.close()])
+    return 0
+  } catch {
+    return 1
+  }
 }
