@@ -21,19 +21,20 @@ import {
 
 /**
  * docs/operations.md (and the token request of docs/api.md), block by block, as an administrator
- * pastes them into one shell in one directory: `npx flowgate init`, `npx flowgate start`, then the
+ * pastes them into one shell in one directory: `bin/flowgate init`, `bin/flowgate start`, then the
  * administrative commands against the running gateway, the partner's curl calls, and so on.
  *
  * What differs from a reader's machine, and how:
  * - Ports: the gateway listens on free ports instead of 8443/8444, given to every block through the
- *   environment the CLI reads anyway (FLOWGATE_RUNTIME_PORT, FLOWGATE_ADMIN_PORT, FLOWGATE_PUBLIC_URL,
- *   FLOWGATE_ADMIN_URL); `https://localhost:8443` written in a block becomes the gateway's URL.
+ *   environment the gateway and the CLI read anyway (FLOWGATE_RUNTIME_PORT, FLOWGATE_ADMIN_PORT; the
+ *   public URL follows the runtime port and the CLI finds the admin port there);
+ *   `https://localhost:8443` written in a block becomes the gateway's URL.
  * - CPI: a CPI simulator stands in for the tenant. The blocks' tenant URL
  *   (`https://my-tenant.it-cpi.cfapps.eu10.hana.ondemand.com`) becomes the simulator's, the user
  *   `flowgate-svc` its Basic user and the `'…'` of `export CPI_PASSWORD='…'` its password; the files
  *   a block reads (`cpi-runtime-key.json`, `new-cpi-password.txt`, `leaked-token.txt`) are written
  *   first, and the gateway trusts the simulator's CA (FLOWGATE_UPSTREAM_CA_FILE).
- * - `npx flowgate` runs this checkout's CLI (shell-examples.ts).
+ * - `bin/flowgate` runs this checkout's CLI, `npx` nothing (shell-examples.ts).
  */
 
 const guide = 'docs/operations.md'
@@ -82,11 +83,9 @@ before(async () => {
   env = {
     PATH: shellPath(dir),
     HOME: dir,
-    FLOWGATE_PUBLIC_URL: runtimeUrl,
     FLOWGATE_RUNTIME_HOST: '127.0.0.1',
     FLOWGATE_RUNTIME_PORT: String(runtimePort),
     FLOWGATE_ADMIN_PORT: String(adminPort),
-    FLOWGATE_ADMIN_URL: `https://127.0.0.1:${adminPort}`,
     FLOWGATE_UPSTREAM_CA_FILE: join(dir, 'simulator-ca.pem'),
     FLOWGATE_ACCESS_LOG_FLUSH_INTERVAL_MS: '10',
     FLOWGATE_SHUTDOWN_DRAIN_TIMEOUT_MS: '500',
@@ -152,7 +151,7 @@ test('the operations guide runs as written, against a real gateway and a CPI sim
   assert.ok(file !== undefined)
   writeFileSync(join(dir, file.attributes.get('doc-test-file') as string), substitute(file.text))
   await run('declarative')
-  assert.match(readFileSync(join(dir, 'flowgate.yaml'), 'utf8'), /address: \/orders/)
+  assert.match(readFileSync(join(dir, 'partners.yaml'), 'utf8'), /address: \/orders/)
 
   const admin = await run('admin-token', 'docs/api.md')
   assert.equal(JSON.parse(admin.stdout).token_type, 'bearer')

@@ -12,19 +12,25 @@ export interface ShellResult {
 }
 
 /**
- * A directory standing in for the user's shell: `npx flowgate …` runs this checkout's CLI on this
- * Node.js (the real `npx` would look the package up in the registry from a directory outside the
- * repository), and nothing else is reachable through `npx`.
+ * A directory standing in for the user's checkout: `bin/flowgate …` runs this checkout's CLI on this
+ * Node.js, as the checkout's own bin/flowgate does once installed. `npx` fails: it would ask the
+ * registry for someone else's `flowgate` package, so the documentation never uses it.
  */
 export function shellPath(dir: string): string {
+  const flowgate = join(dir, 'bin', 'flowgate')
+  mkdirSync(join(dir, 'bin'), { recursive: true })
+  writeFileSync(
+    flowgate,
+    `#!/bin/sh\nexec '${process.execPath}' '${join(repositoryRoot, 'src/cli/main.ts')}' "$@"\n`,
+  )
+  chmodSync(flowgate, 0o755)
   const bin = join(dir, '.doc-test-bin')
   mkdirSync(bin, { recursive: true })
   const npx = join(bin, 'npx')
   writeFileSync(
     npx,
     `#!/bin/sh
-if [ "$1" = flowgate ]; then shift; exec '${process.execPath}' '${join(repositoryRoot, 'src/cli/main.ts')}' "$@"; fi
-echo "npx $1: only 'npx flowgate' runs in the documentation's examples" >&2
+echo "npx $1: the documentation's examples run bin/flowgate, never npx" >&2
 exit 127
 `,
   )
@@ -54,7 +60,7 @@ export async function runShell(
 }
 
 /**
- * Starts a long-running block (`npx flowgate start`) in the background and resolves when its output
+ * Starts a long-running block (`bin/flowgate start`) in the background and resolves when its output
  * contains `ready`. SIGTERM to the shell is passed on to the block, and the shell exits with the
  * block's status, so `stopShell` sees how the gateway itself ended.
  */
