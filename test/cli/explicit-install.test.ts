@@ -6,6 +6,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   rmSync,
   symlinkSync,
   utimesSync,
@@ -101,5 +102,34 @@ describe('bin/flowgate installs nothing and says what is missing', () => {
     writeFileSync(join(root, 'node_modules/.package-lock.json'), '{}')
     const result = run(root, pathWith(root, 'current'), ['start', '--config', 'x.yaml'])
     assert.deepEqual(result, { code: 0, stdout: 'cli ran start --config x.yaml\n', stderr: '' })
+  })
+})
+
+describe('the npm scripts of a development checkout install what is missing', () => {
+  test('a line per step before npm ci, which runs once', () => {
+    const root = checkout()
+    const path = pathWith(root, 'current')
+    // A stand-in npm that records its arguments and installs nothing but the marker npm ci leaves.
+    const npm = join(root, '.test-bin', 'npm')
+    writeFileSync(
+      npm,
+      '#!/bin/sh\necho "npm $*" >> "$HOME/npm-calls"\nmkdir -p node_modules && touch node_modules/.package-lock.json\n',
+    )
+    chmodSync(npm, 0o755)
+    const script = (args: string[]) =>
+      spawnSync(join(root, 'scripts/node.sh'), args, { env: { PATH: path, HOME: root }, encoding: 'utf8' })
+    const first = script(['node', '-e', 'console.log(process.versions.node.split(".")[0])'])
+    assert.deepEqual([first.status, first.stdout], [0, '24\n'])
+    assert.deepEqual(first.stderr.split('\n'), [
+      'flowgate: the dependencies are not installed (no node_modules); running npm ci (once per change of package-lock.json; compiling better-sqlite3 takes a minute or two, its build output follows)',
+      'flowgate: dependencies installed',
+      '',
+    ])
+    const second = script(['node', '-e', ''])
+    assert.deepEqual([second.status, second.stderr], [0, ''])
+    assert.equal(
+      readFileSync(join(root, 'npm-calls'), 'utf8'),
+      'npm ci --no-audit --no-fund --foreground-scripts\n',
+    )
   })
 })
