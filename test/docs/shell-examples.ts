@@ -39,14 +39,20 @@ exit 127
 }
 
 /** Runs a block with bash (`-e -o pipefail`: a failing line fails the block) and collects its output. */
-export async function runShell(
+export function runShell(
   script: string,
   options: { cwd: string; env: NodeJS.ProcessEnv },
 ): Promise<ShellResult> {
-  const child = spawn('bash', ['-e', '-o', 'pipefail', '-c', script], {
-    ...options,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  return runCollected('bash', ['-e', '-o', 'pipefail', '-c', script], options)
+}
+
+/** Runs a program to its end and collects its exit code and output. */
+export async function runCollected(
+  command: string,
+  args: readonly string[],
+  options: { cwd?: string; env: NodeJS.ProcessEnv },
+): Promise<ShellResult> {
+  const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => {

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { createServer, type Server } from 'node:net'
@@ -7,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { runCollected } from '../docs/shell-examples.ts'
 import { freePort } from '../helpers/free-port.ts'
 
 const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
@@ -20,21 +20,10 @@ async function occupied(): Promise<{ port: number; server: Server }> {
   return { port: (server.address() as { port: number }).port, server }
 }
 
-async function start(env: Record<string, string>) {
-  const child = spawn(process.execPath, [main, 'start'], {
+function start(env: Record<string, string>) {
+  return runCollected(process.execPath, [main, 'start'], {
     env: { PATH: process.env.PATH ?? '', FLOWGATE_RUNTIME_HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
   })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    stdout += chunk
-  })
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    stderr += chunk
-  })
-  const [code] = (await once(child, 'close')) as [number | null]
-  return { code, stdout, stderr }
 }
 
 describe('flowgate start with a listener that cannot listen', () => {
