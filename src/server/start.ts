@@ -9,8 +9,10 @@ import { configuredListeners, unavailableListeners } from './listener-check.ts'
 export const startUsage = `Usage: flowgate start [--config FILE]
 
 Starts the gateway: the runtime listener (token service and flow proxy) and the admin listener.
-Configuration comes from FILE (or FLOWGATE_CONFIG) and FLOWGATE_* environment variables; see
-docs/configuration.md. SIGTERM or SIGINT drains in-flight requests and exits 0.`
+Configuration comes from FILE, the gateway configuration (flowgate.yaml by convention; or
+FLOWGATE_CONFIG), and FLOWGATE_* environment variables; see docs/configuration.md. Both ports are
+checked before the store is touched (exit 1 naming the busy one). SIGTERM or SIGINT drains in-flight
+requests and exits 0.`
 
 /** `flowgate start`: runs until SIGTERM/SIGINT, then shuts down gracefully. */
 export async function runStart(argv: readonly string[]): Promise<number> {

@@ -105,17 +105,21 @@ describe('bin/flowgate installs nothing and says what is missing', () => {
   })
 })
 
+/** A stand-in npm that records its arguments and installs nothing but the marker npm ci leaves. */
+function recordingNpm(root: string): void {
+  const npm = join(root, '.test-bin', 'npm')
+  writeFileSync(
+    npm,
+    '#!/bin/sh\necho "npm $*" >> "$HOME/npm-calls"\nmkdir -p node_modules && touch node_modules/.package-lock.json\n',
+  )
+  chmodSync(npm, 0o755)
+}
+
 describe('the npm scripts of a development checkout install what is missing', () => {
   test('a line per step before npm ci, which runs once', () => {
     const root = checkout()
     const path = pathWith(root, 'current')
-    // A stand-in npm that records its arguments and installs nothing but the marker npm ci leaves.
-    const npm = join(root, '.test-bin', 'npm')
-    writeFileSync(
-      npm,
-      '#!/bin/sh\necho "npm $*" >> "$HOME/npm-calls"\nmkdir -p node_modules && touch node_modules/.package-lock.json\n',
-    )
-    chmodSync(npm, 0o755)
+    recordingNpm(root)
     const script = (args: string[]) =>
       spawnSync(join(root, 'scripts/node.sh'), args, { env: { PATH: path, HOME: root }, encoding: 'utf8' })
     const first = script(['node', '-e', 'console.log(process.versions.node.split(".")[0])'])
@@ -132,4 +136,27 @@ describe('the npm scripts of a development checkout install what is missing', ()
       'npm ci --no-audit --no-fund --foreground-scripts\n',
     )
   })
+})
+
+test('scripts/install.sh runs npm ci even when node_modules looks current, and says what to run next', () => {
+  const root = checkout()
+  const path = pathWith(root, 'current')
+  recordingNpm(root)
+  mkdirSync(join(root, 'node_modules'))
+  writeFileSync(join(root, 'node_modules/.package-lock.json'), '{}')
+  const result = spawnSync(join(root, 'scripts/install.sh'), [], {
+    env: { PATH: path, HOME: root },
+    encoding: 'utf8',
+  })
+  assert.deepEqual([result.status, result.stdout], [0, ''])
+  assert.deepEqual(result.stderr.split('\n'), [
+    'flowgate: installing the dependencies as asked; running npm ci (once per change of package-lock.json; compiling better-sqlite3 takes a minute or two, its build output follows)',
+    'flowgate: dependencies installed',
+    `flowgate: installed Node.js ${process.versions.node} and the dependencies; run bin/flowgate --help`,
+    '',
+  ])
+  assert.equal(
+    readFileSync(join(root, 'npm-calls'), 'utf8'),
+    'npm ci --no-audit --no-fund --foreground-scripts\n',
+  )
 })
