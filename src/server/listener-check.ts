@@ -17,14 +17,30 @@ function display({ host, port }: ListenerAddress): string {
   return `${host.includes(':') ? `[${host}]` : host}:${port}`
 }
 
+/** The one-line problem for a listen failure of `listener`. */
+export function listenProblem(listener: ListenerAddress, error: NodeJS.ErrnoException): string {
+  const reason = reasons[error.code ?? ''] ?? error.code ?? error.message
+  return `${listener.name} cannot listen on ${display(listener)}: ${reason}`
+}
+
+/**
+ * The configured listener a listen failure of the gateway itself belongs to (a port taken between
+ * the check and the bind), if the error is one.
+ */
+export function failedListener(
+  listeners: readonly ListenerAddress[],
+  error: unknown,
+): ListenerAddress | undefined {
+  const { syscall, port } = (error ?? {}) as { syscall?: unknown; port?: unknown }
+  if (syscall !== 'listen') return undefined
+  return listeners.find((listener) => listener.port === port)
+}
+
 /** Binds and releases the address, so a clash is reported before anything is migrated or generated. */
 function probe(listener: ListenerAddress): Promise<string | undefined> {
   return new Promise((resolve) => {
     const server = createServer()
-    server.once('error', (error: NodeJS.ErrnoException) => {
-      const reason = reasons[error.code ?? ''] ?? error.code ?? error.message
-      resolve(`${listener.name} cannot listen on ${display(listener)}: ${reason}`)
-    })
+    server.once('error', (error: NodeJS.ErrnoException) => resolve(listenProblem(listener, error)))
     server.listen({ host: listener.host, port: listener.port, exclusive: true }, () => {
       server.close(() => resolve(undefined))
     })

@@ -4,7 +4,7 @@ import { isFlowgateError } from '../lib/errors.ts'
 import { createLogger } from '../lib/logger.ts'
 import { startGateway } from './gateway.ts'
 import { keyUrlWarnings } from './key-url-check.ts'
-import { configuredListeners, unavailableListeners } from './listener-check.ts'
+import { configuredListeners, failedListener, listenProblem, unavailableListeners } from './listener-check.ts'
 
 export const startUsage = `Usage: flowgate start [--config FILE]
 
@@ -32,13 +32,22 @@ export async function runStart(argv: readonly string[]): Promise<number> {
     process.stderr.write(`flowgate: ${isFlowgateError(error) ? error.message : String(error)}\n`)
     return 2
   }
-  const problems = await unavailableListeners(configuredListeners(config))
+  const listeners = configuredListeners(config)
+  const problems = await unavailableListeners(listeners)
   if (problems.length > 0) {
     process.stderr.write(problems.map((problem) => `flowgate: ${problem}\n`).join(''))
     return 1
   }
   const logger = createLogger(config.log.level)
-  const gateway = await startGateway(config, { logger })
+  let gateway: Awaited<ReturnType<typeof startGateway>>
+  try {
+    gateway = await startGateway(config, { logger })
+  } catch (error) {
+    const listener = failedListener(listeners, error)
+    if (listener === undefined) throw error
+    process.stderr.write(`flowgate: ${listenProblem(listener, error as NodeJS.ErrnoException)}\n`)
+    return 1
+  }
   for (const warning of keyUrlWarnings(config, gateway.runtimeUrl, values.config)) logger.warn(warning)
   logger.info({ runtimeUrl: gateway.runtimeUrl, adminUrl: gateway.adminUrl }, 'flowgate started')
 

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { failedListener, type ListenerAddress, listenProblem } from '../../src/server/listener-check.ts'
 import { runCollected } from '../docs/shell-examples.ts'
 import { freePort } from '../helpers/free-port.ts'
 
@@ -66,4 +67,27 @@ describe('flowgate start with a listener that cannot listen', () => {
     })
     assert.equal(existsSync(dataDir), false)
   })
+})
+
+test('a port taken between the check and the bind is still named after its listener', async () => {
+  const busy = await occupied()
+  try {
+    const second = createServer()
+    const failed = once(second, 'error')
+    second.listen(busy.port, '127.0.0.1')
+    const [error] = (await failed) as [NodeJS.ErrnoException]
+    const listeners = [
+      { name: 'runtime listener', host: '127.0.0.1', port: busy.port },
+      { name: 'admin listener', host: '127.0.0.1', port: busy.port + 1 },
+    ]
+    const listener = failedListener(listeners, error)
+    assert.deepEqual(listener, listeners[0])
+    assert.equal(
+      listenProblem(listener as ListenerAddress, error),
+      `runtime listener cannot listen on 127.0.0.1:${busy.port}: address in use`,
+    )
+    assert.equal(failedListener(listeners, new Error('disk full')), undefined)
+  } finally {
+    busy.server.close()
+  }
 })
