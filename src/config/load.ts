@@ -10,6 +10,7 @@ const nonConfigEnvironment = new Set([
   'FLOWGATE_ADMIN_KEY',
   'FLOWGATE_ADMIN_URL',
   'FLOWGATE_FORCE_TOOLS_NODE',
+  'FLOWGATE_INSTALL',
 ])
 
 interface LeafKey {

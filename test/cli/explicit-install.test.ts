@@ -15,6 +15,7 @@ import {
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { after, describe, test } from 'node:test'
+import { loadConfig } from '../../src/config/load.ts'
 import { repositoryRoot } from '../docs/markdown-examples.ts'
 
 const made: string[] = []
@@ -94,6 +95,10 @@ describe('bin/flowgate installs nothing and says what is missing', () => {
         '',
       ].join('\n'),
     })
+  })
+
+  test('the variable bin/flowgate sets is not taken for a configuration key', () => {
+    assert.equal(loadConfig({ env: { FLOWGATE_INSTALL: 'never' } }).runtime.port, 8443)
   })
 
   test('with everything installed: runs the CLI on Node 24', () => {
