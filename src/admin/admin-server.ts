@@ -72,7 +72,7 @@ function routeSchema(operation: AdminOperation) {
  * Builds the admin API (without a listener): one route per entry of the operation table, schemas
  * compiled at registration, authentication before the body is even parsed.
  */
-export async function buildAdminApp(options: AdminServerOptions): Promise<{
+async function buildAdminApp(options: AdminServerOptions): Promise<{
   app: FastifyInstance
   closeAuditing: () => Promise<void>
 }> {

@@ -51,13 +51,13 @@ export interface FlowProxy {
 /** The RFC 6750 realm of every challenge. */
 export const realm = 'flowgate'
 /** Bodies up to this size are buffered when an OAuth connection may need to resend them after a 401. */
-export const replayableBodyBytes = 65_536
+const replayableBodyBytes = 65_536
 /**
  * Bodies of a declared length up to this size are buffered before forwarding on every flow: the
  * readable stream's own high-water mark, so no more memory than streaming holds, and undici then
  * writes head and body in one go instead of piping a stream.
  */
-export const bufferedBodyBytes = 16_384
+const bufferedBodyBytes = 16_384
 /** Recorded paths are cut here; a path is not a place to keep megabytes. */
 const maxRecordedPath = 2048
 

@@ -4,7 +4,7 @@ import { isFlowgateError } from '../lib/errors.ts'
 import { createLogger } from '../lib/logger.ts'
 import { startGateway } from './gateway.ts'
 
-export const startUsage = `Usage: flowgate start [--config FILE]
+const startUsage = `Usage: flowgate start [--config FILE]
 
 Starts the gateway: the runtime listener (token service and flow proxy) and the admin listener.
 Configuration comes from FILE (or FLOWGATE_CONFIG) and FLOWGATE_* environment variables; see

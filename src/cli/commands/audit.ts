@@ -76,7 +76,7 @@ async function withEvents<T>(
 }
 
 /** One JSON Lines record: exactly the hashed fields plus the chain values (see docs/operations.md). */
-export function exportLine(event: AuditEvent): string {
+function exportLine(event: AuditEvent): string {
   return `${JSON.stringify({ ...hashedFields(event), prevHash: event.prevHash, hash: event.hash })}\n`
 }
 

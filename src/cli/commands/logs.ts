@@ -25,7 +25,7 @@ interface Page<T> {
 const units: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 
 /** `--since 15m`: a duration back from now. */
-export function parseSince(value: string, now: number): string {
+function parseSince(value: string, now: number): string {
   const match = /^(\d+)([smhd])$/.exec(value)
   if (match === null) throw usageError('--since must be a duration like 30s, 15m, 2h or 7d')
   return new Date(now - Number(match[1]) * (units[match[2] as string] as number)).toISOString()
@@ -38,7 +38,7 @@ function isoOption(context: CommandContext, name: string): string | undefined {
   return new Date(value).toISOString()
 }
 
-export function formatRecord(record: AccessRecordView): string {
+function formatRecord(record: AccessRecordView): string {
   const upstream = record.upstreamStatus === null ? '' : ` upstream=${record.upstreamStatus}`
   const reason = record.reason === null ? '' : ` reason=${record.reason}`
   return `${record.time} ${record.status} ${record.method} ${record.path} client=${record.clientId ?? '-'} flow=${record.flow ?? '-'}${upstream} ${record.durationMs}ms${reason} id=${record.correlationId}\n`
