@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs'
 import { rootCertificates } from 'node:tls'
 import { Agent, type Pool } from 'undici'
 import type { FlowgateConfig } from '../config/schema.ts'
 import { parseUpstreamUrl } from '../flows/upstream-url.ts'
 import { coalescedTask } from '../lib/coalesced-task.ts'
+import { readConfiguredFile } from '../lib/configured-file.ts'
 import { FlowgateError, isFlowgateError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
 import type { SecretBox } from '../secrets/master-key.ts'
@@ -32,15 +32,7 @@ export interface Route {
 
 function defaultCa(config: FlowgateConfig): readonly string[] | undefined {
   if (config.upstream.caFile === '') return undefined
-  let pem: string
-  try {
-    pem = readFileSync(config.upstream.caFile, 'utf8')
-  } catch (cause) {
-    throw new FlowgateError('ERR_CONFIG_INVALID', {
-      description: `invalid configuration: cannot read upstream.caFile (${(cause as NodeJS.ErrnoException).code})`,
-    })
-  }
-  return [...rootCertificates, pem]
+  return [...rootCertificates, readConfiguredFile(config.upstream.caFile, 'upstream.caFile')]
 }
 
 export interface FlowRoutesDeps {
