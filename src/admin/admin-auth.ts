@@ -7,7 +7,7 @@ import { FlowgateError, isFlowgateError } from '../lib/errors.ts'
 import { bearerChallenge } from '../lib/http-error.ts'
 import type { AdminAuthFailureLog } from './auth-failures.ts'
 
-export const adminRealm = 'flowgate-admin'
+const adminRealm = 'flowgate-admin'
 
 /** What an operation needs: reading, or changing state (only Flowgate.Admin). */
 export type AdminAccess = 'read' | 'write'

@@ -7,7 +7,7 @@ import type { IdentityService } from '../identity/identity-service.ts'
 import type { TokenAuthenticator } from '../identity/principal.ts'
 import { plainAddress } from '../lib/address.ts'
 import { FlowgateError } from '../lib/errors.ts'
-import { startHttpsListener } from '../lib/https-listener.ts'
+import { listenerSettings, startHttpsListener } from '../lib/https-listener.ts'
 import type { Logger } from '../lib/logger.ts'
 import type { TlsMaterial } from '../lib/tls-material.ts'
 import type { SecretBox } from '../secrets/master-key.ts'
@@ -72,7 +72,7 @@ function routeSchema(operation: AdminOperation) {
  * Builds the admin API (without a listener): one route per entry of the operation table, schemas
  * compiled at registration, authentication before the body is even parsed.
  */
-export async function buildAdminApp(options: AdminServerOptions): Promise<{
+async function buildAdminApp(options: AdminServerOptions): Promise<{
   app: FastifyInstance
   closeAuditing: () => Promise<void>
 }> {
@@ -177,12 +177,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     host: config.admin.host,
     port: config.admin.port,
     tls: options.tls,
-    minVersion: config.tls.minVersion,
-    requestTimeoutMs: config.runtime.requestTimeoutMs,
-    headersTimeoutMs: config.runtime.headersTimeoutMs,
-    keepAliveTimeoutMs: config.runtime.keepAliveTimeoutMs,
-    maxRequestTargetBytes: config.runtime.maxRequestTargetBytes,
-    hsts: config.tls.hsts,
+    ...listenerSettings(config),
     onRequest: (req, res) => app.routing(req, res),
   })
   let closing: Promise<void> | undefined

@@ -446,7 +446,7 @@ function applyBody() {
   })
 }
 
-export function auditVerificationSchema() {
+function auditVerificationSchema() {
   return {
     type: 'object',
     additionalProperties: false,

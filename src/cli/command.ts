@@ -45,7 +45,7 @@ export interface CommandSpec {
   run(context: CommandContext): Promise<number | undefined>
 }
 
-export const adminOptions: Readonly<Record<string, OptionSpec>> = {
+const adminOptions: Readonly<Record<string, OptionSpec>> = {
   'admin-url': {
     type: 'string',
     value: 'URL',
@@ -68,11 +68,11 @@ export const adminOptions: Readonly<Record<string, OptionSpec>> = {
   },
 }
 
-export const jsonOption: OptionSpec = { type: 'boolean', help: 'Print JSON instead of a table' }
-export const helpOption: OptionSpec = { type: 'boolean', short: 'h', help: 'Show this help' }
+const jsonOption: OptionSpec = { type: 'boolean', help: 'Print JSON instead of a table' }
+const helpOption: OptionSpec = { type: 'boolean', short: 'h', help: 'Show this help' }
 
 /** The data directory as `flowgate start` would use it; './data' when the configuration cannot be read. */
-export function dataDirOf(io: CliIo, configFile: string | undefined): string {
+function dataDirOf(io: CliIo, configFile: string | undefined): string {
   try {
     const config = loadConfig({
       env: io.env,

@@ -16,7 +16,7 @@ import { connectionName } from '../model/names.ts'
 import { roleInputSchema } from '../model/role.ts'
 import { closed } from '../model/schema.ts'
 
-export const secretSourceSchema = closed(
+const secretSourceSchema = closed(
   {
     env: Type.Optional(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' })),
     file: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),

@@ -1,7 +1,7 @@
 import { FlowgateError } from '../lib/errors.ts'
 
 /** Longest address accepted, wildcard included. */
-export const maxAddressLength = 200
+const maxAddressLength = 200
 
 /** The suffix that turns an address into a prefix matching every sub-path. */
 export const wildcardSuffix = '/*'

@@ -5,11 +5,11 @@ import { connectionNamePattern, isRoleName, roleNameRule } from '../model/names.
 import { normalizeAddress } from './address.ts'
 import { parseUpstreamUrl } from './upstream-url.ts'
 
-export const defaultFlowRole = 'ESBMessaging.send'
-export const defaultFlowMethods: readonly string[] = ['POST']
-export const timeoutBounds = { min: 100, max: 600_000 } as const
+const defaultFlowRole = 'ESBMessaging.send'
+const defaultFlowMethods: readonly string[] = ['POST']
+const timeoutBounds = { min: 100, max: 600_000 } as const
 /** 16 GiB: large enough for any payload CPI accepts, small enough to be a limit. */
-export const maxBodyBytesBounds = { min: 0, max: 17_179_869_184 } as const
+const maxBodyBytesBounds = { min: 0, max: 17_179_869_184 } as const
 
 /** The properties the flow schema knows: a flow given directly to the service is held to the same. */
 const flowKeys = new Set(Object.keys(flowInputSchema.properties))

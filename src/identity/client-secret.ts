@@ -7,7 +7,7 @@ export function generateClientSecret(): string {
 }
 
 /** Enough characters to tell keys apart in a listing, far too few to help guess the secret. */
-export const secretPrefixLength = 6
+const secretPrefixLength = 6
 
 export function secretPrefixOf(secret: string): string {
   return secret.slice(0, secretPrefixLength)

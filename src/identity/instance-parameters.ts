@@ -8,8 +8,8 @@ import { invalidParameters, sapParametersObject } from './sap-parameters.ts'
 /** SAP's instance parameters exactly as users write them (`cf create-service … -c '{…}'`), complete. */
 export type SapInstanceParameters = InstanceView['parameters']
 
-export const defaultTokenValiditySeconds = 3600
-export const minTokenValiditySeconds = 60
+const defaultTokenValiditySeconds = 3600
+const minTokenValiditySeconds = 60
 
 const invalid = invalidParameters
 

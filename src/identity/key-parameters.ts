@@ -9,7 +9,7 @@ export interface KeyParameters {
   readonly validityDays: number | null
 }
 
-export const maxKeyValidityDays = 3650
+const maxKeyValidityDays = 3650
 const invalid = invalidParameters
 
 export function parseKeyParameters(raw: unknown): KeyParameters {

@@ -104,6 +104,15 @@ function auditView(key: SigningKey): Record<string, unknown> {
   }
 }
 
+/** Stores a key Flowgate generated itself, with its audit event (actor: system). */
+async function insertGenerated(tx: StoreOperations, key: SigningKey, time: number): Promise<void> {
+  await tx.insertSigningKey(key)
+  await tx.appendAudit(
+    { ...systemActor, action: 'signing-key.create', target: `signing-key:${key.kid}`, after: auditView(key) },
+    time,
+  )
+}
+
 export function createKeyRing(options: KeyRingOptions): KeyRing {
   const { store, logger, config } = options
   const now = options.now ?? Date.now
@@ -165,29 +174,11 @@ export function createKeyRing(options: KeyRingOptions): KeyRing {
       if (!keys.some((key) => key.state === 'active')) {
         const generated = pending.shift() as SigningKey
         const active: SigningKey = { ...generated, state: 'active', activatedAt: now() }
-        await tx.insertSigningKey(active)
-        await tx.appendAudit(
-          {
-            ...systemActor,
-            action: 'signing-key.create',
-            target: `signing-key:${active.kid}`,
-            after: auditView(active),
-          },
-          now(),
-        )
+        await insertGenerated(tx, active, now())
       }
       const next = pending.shift()
       if (next !== undefined && !keys.some((key) => key.state === 'next')) {
-        await tx.insertSigningKey(next)
-        await tx.appendAudit(
-          {
-            ...systemActor,
-            action: 'signing-key.create',
-            target: `signing-key:${next.kid}`,
-            after: auditView(next),
-          },
-          now(),
-        )
+        await insertGenerated(tx, next, now())
       }
     })
   }

@@ -85,13 +85,14 @@ function validity(days: number): { notBefore: Date; notAfter: Date } {
   return { notBefore, notAfter: new Date(notBefore.getTime() + days * 86_400_000) }
 }
 
+function newKeyPair(): Promise<webcrypto.CryptoKeyPair> {
+  return webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify']) as Promise<webcrypto.CryptoKeyPair>
+}
+
 /** A self-signed certificate (a server certificate for `localhost` by default, or a CA). */
 export async function generateSelfSigned(options: IssueOptions): Promise<CertificateAndKey> {
   const x509 = await loadX509()
-  const keys = (await webcrypto.subtle.generateKey(algorithm, true, [
-    'sign',
-    'verify',
-  ])) as webcrypto.CryptoKeyPair
+  const keys = await newKeyPair()
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
     name: `CN=${options.commonName}`,
@@ -117,10 +118,7 @@ export async function issueCertificate(
     false,
     ['sign'],
   )
-  const keys = (await webcrypto.subtle.generateKey(algorithm, true, [
-    'sign',
-    'verify',
-  ])) as webcrypto.CryptoKeyPair
+  const keys = await newKeyPair()
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
     subject: `CN=${options.commonName}`,

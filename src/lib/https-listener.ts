@@ -36,6 +36,26 @@ export interface HttpsListenerOptions {
   readonly onRequest: (req: IncomingMessage, res: ServerResponse) => void
 }
 
+/** What both listeners (runtime and admin) take alike from the configuration's `tls` and `runtime`. */
+export function listenerSettings(config: {
+  readonly tls: { readonly minVersion: 'TLSv1.2' | 'TLSv1.3'; readonly hsts: string }
+  readonly runtime: {
+    readonly requestTimeoutMs: number
+    readonly headersTimeoutMs: number
+    readonly keepAliveTimeoutMs: number
+    readonly maxRequestTargetBytes: number
+  }
+}): Omit<HttpsListenerOptions, 'host' | 'port' | 'tls' | 'onRequest'> {
+  return {
+    minVersion: config.tls.minVersion,
+    requestTimeoutMs: config.runtime.requestTimeoutMs,
+    headersTimeoutMs: config.runtime.headersTimeoutMs,
+    keepAliveTimeoutMs: config.runtime.keepAliveTimeoutMs,
+    maxRequestTargetBytes: config.runtime.maxRequestTargetBytes,
+    hsts: config.tls.hsts,
+  }
+}
+
 export interface HttpsListener {
   readonly server: Server
   /** `https://<host>:<port>` as bound (the real port when 0 was asked for). */

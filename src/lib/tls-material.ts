@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateSelfSigned } from './certificates.ts'
+import { readConfiguredFile } from './configured-file.ts'
 import { FlowgateError } from './errors.ts'
 
 export interface TlsMaterial {
@@ -10,16 +11,6 @@ export interface TlsMaterial {
   readonly selfSigned: boolean
   /** Where the certificate lives, for the start-up log. */
   readonly certPath: string
-}
-
-function readPem(path: string, key: string): string {
-  try {
-    return readFileSync(path, 'utf8')
-  } catch (cause) {
-    throw new FlowgateError('ERR_CONFIG_INVALID', {
-      description: `invalid configuration: cannot read ${key} (${(cause as NodeJS.ErrnoException).code})`,
-    })
-  }
 }
 
 /**
@@ -40,8 +31,8 @@ export async function resolveTlsMaterial(options: {
       })
     }
     return {
-      cert: readPem(certFile, 'tls.certFile'),
-      key: readPem(keyFile, 'tls.keyFile'),
+      cert: readConfiguredFile(certFile, 'tls.certFile'),
+      key: readConfiguredFile(keyFile, 'tls.keyFile'),
       selfSigned: false,
       certPath: certFile,
     }

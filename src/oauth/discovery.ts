@@ -9,9 +9,7 @@ const keySetCacheControl = 'public, max-age=300'
 const metadataCacheControl = 'public, max-age=3600'
 
 /** RFC 8414 metadata, built once from configuration: no request header can change the issuer. */
-export function authorizationServerMetadata(
-  config: Pick<FlowgateConfig, 'publicUrl'>,
-): Record<string, unknown> {
+function authorizationServerMetadata(config: Pick<FlowgateConfig, 'publicUrl'>): Record<string, unknown> {
   const base = config.publicUrl
   const authMethods = ['client_secret_basic', 'client_secret_post']
   return {

@@ -23,7 +23,7 @@ export interface TokenEndpointOptions {
  * The roles a token carries: all of the instance's, or the requested subset (`<xsappname>.<Role>`
  * values). `scope=` with no value counts as omitted (RFC 6749 §3.1); a value of only spaces does not.
  */
-export function grantedRoles(scope: string | undefined, instance: Instance, xsappname: string): string[] {
+function grantedRoles(scope: string | undefined, instance: Instance, xsappname: string): string[] {
   const held = instance.parameters.roles
   if (scope === undefined || scope === '') return [...held]
   const requested = scope.split(' ').filter((value) => value !== '')

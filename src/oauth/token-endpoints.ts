@@ -37,15 +37,6 @@ export interface TokenEndpoints {
   close(): Promise<void>
 }
 
-export const tokenServicePaths = [
-  '/oauth/token',
-  '/oauth/introspect',
-  '/oauth/revoke',
-  '/token_keys',
-  '/.well-known/jwks.json',
-  '/.well-known/oauth-authorization-server',
-] as const
-
 export function createTokenEndpoints(deps: TokenEndpointsDeps): TokenEndpoints {
   const { config, logger, index } = deps
   const now = deps.now ?? Date.now

@@ -143,7 +143,7 @@ function isLowerHex(value: string, from: number, to: number): boolean {
 }
 
 /** W3C Trace Context version 00: `00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>`, ids not all zero. */
-export function isValidTraceparent(value: string | string[] | undefined): value is string {
+function isValidTraceparent(value: string | string[] | undefined): value is string {
   if (typeof value !== 'string' || value.length !== 55) return false
   if (value.charCodeAt(2) !== 45 || value.charCodeAt(35) !== 45 || value.charCodeAt(52) !== 45) return false
   if (
@@ -181,7 +181,7 @@ function pooledRandomHex(length: number): string {
 const zeroParentId = '0000000000000000'
 
 /** A new sampled traceparent; the correlation id (a UUID) doubles as the trace id so logs and traces join. */
-export function newTraceparent(correlationId: string): string {
+function newTraceparent(correlationId: string): string {
   // randomUUID's text is lower-case hex with dashes at 8, 13, 18 and 23; slicing it is half
   // the cost of replaceAll + toLowerCase (bench/micro/runtime-hot-path.ts).
   const traceId =

@@ -9,6 +9,7 @@ import {
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import type { FlowgateConfig } from '../config/schema.ts'
+import { readConfiguredFile } from '../lib/configured-file.ts'
 import { FlowgateError } from '../lib/errors.ts'
 
 /**
@@ -57,14 +58,7 @@ export function loadMasterKey(config: FlowgateConfig, onGenerated?: (path: strin
   if (config.secrets.masterKey !== '')
     return fromBytes(parse(config.secrets.masterKey, 'secrets.masterKey'), 'config')
   if (config.secrets.masterKeyFile !== '') {
-    let text: string
-    try {
-      text = readFileSync(config.secrets.masterKeyFile, 'utf8')
-    } catch (cause) {
-      throw new FlowgateError('ERR_CONFIG_INVALID', {
-        description: `invalid configuration: cannot read secrets.masterKeyFile (${(cause as NodeJS.ErrnoException).code})`,
-      })
-    }
+    const text = readConfiguredFile(config.secrets.masterKeyFile, 'secrets.masterKeyFile')
     return fromBytes(parse(text, 'secrets.masterKeyFile'), 'file')
   }
   const path = join(config.dataDir, 'master.key')

@@ -5,7 +5,7 @@ import { createFlowService, type FlowService } from '../flows/flow-service.ts'
 import type { IdentityService } from '../identity/identity-service.ts'
 import { startIdentity } from '../identity/start-identity.ts'
 import type { FlowgateTokenAuthenticator } from '../identity/token-authenticator.ts'
-import { type HttpsListener, startHttpsListener } from '../lib/https-listener.ts'
+import { type HttpsListener, listenerSettings, startHttpsListener } from '../lib/https-listener.ts'
 import { createLogger, type Logger } from '../lib/logger.ts'
 import { resolveTlsMaterial } from '../lib/tls-material.ts'
 import { createTokenEndpoints } from '../oauth/token-endpoints.ts'
@@ -172,12 +172,7 @@ export async function startGateway(
       host: config.runtime.host,
       port: config.runtime.port,
       tls,
-      minVersion: config.tls.minVersion,
-      requestTimeoutMs: config.runtime.requestTimeoutMs,
-      headersTimeoutMs: config.runtime.headersTimeoutMs,
-      keepAliveTimeoutMs: config.runtime.keepAliveTimeoutMs,
-      maxRequestTargetBytes: config.runtime.maxRequestTargetBytes,
-      hsts: config.tls.hsts,
+      ...listenerSettings(config),
       onRequest: createRuntimeHandler({
         routes: tokenEndpoints.routes,
         proxy: proxy.handle,

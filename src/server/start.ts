@@ -6,7 +6,7 @@ import { startGateway } from './gateway.ts'
 import { keyUrlWarnings } from './key-url-check.ts'
 import { configuredListeners, failedListener, listenProblem, unavailableListeners } from './listener-check.ts'
 
-export const startUsage = `Usage: flowgate start [--config FILE]
+const startUsage = `Usage: flowgate start [--config FILE]
 
 Starts the gateway: the runtime listener (token service and flow proxy) and the admin listener.
 Configuration comes from FILE, the gateway configuration (flowgate.yaml by convention; or

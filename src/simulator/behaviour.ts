@@ -61,7 +61,7 @@ function checkHeaders(headers: unknown): Readonly<Record<string, string>> {
 const known = new Set(['csrf', 'delayMs', 'status', 'body', 'reset', 'redirect', 'responseBytes', 'headers'])
 
 /** Checks a behaviour once, when it is set, and returns a frozen copy the request path can trust. */
-export function checkBehaviour(behaviour: Behaviour): Behaviour {
+function checkBehaviour(behaviour: Behaviour): Behaviour {
   if (typeof behaviour !== 'object' || behaviour === null) throw invalid('must be an object')
   for (const key of Object.keys(behaviour)) {
     if (!known.has(key)) throw invalid(`unknown key ${JSON.stringify(key)}`)

@@ -1,7 +1,7 @@
 import { FlowgateError } from '../lib/errors.ts'
 
 export const defaultPageLimit = 100
-export const maxPageLimit = 1000
+const maxPageLimit = 1000
 
 /** Checks a page size once per query: absent means the default; anything else must be 1..1000. */
 export function pageLimit(limit: number | undefined): number {

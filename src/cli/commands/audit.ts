@@ -5,10 +5,11 @@ import { verifyAuditEvents } from '../../admin/audit-verification.ts'
 import { hashedFields } from '../../audit/chain.ts'
 import type { AuditEvent } from '../../store/types.ts'
 import type { AdminClient, Query } from '../admin-client.ts'
-import { CliError, usageError } from '../cli-error.ts'
+import { CliError } from '../cli-error.ts'
 import type { CommandContext, CommandSpec } from '../command.ts'
 import { localConfig, openLocalStore } from '../local-store.ts'
 import { writeJson } from '../output.ts'
+import { isoOption, timeRangeOptions } from '../time-range.ts'
 import { printList } from './shared.ts'
 
 interface AuditEventView extends Omit<AuditEvent, 'time'> {
@@ -76,7 +77,7 @@ async function withEvents<T>(
 }
 
 /** One JSON Lines record: exactly the hashed fields plus the chain values (see docs/operations.md). */
-export function exportLine(event: AuditEvent): string {
+function exportLine(event: AuditEvent): string {
   return `${JSON.stringify({ ...hashedFields(event), prevHash: event.prevHash, hash: event.hash })}\n`
 }
 
@@ -92,8 +93,7 @@ export const auditCommands: readonly CommandSpec[] = [
     kind: 'admin',
     json: true,
     options: {
-      from: { type: 'string', value: 'TIME', help: 'Events at or after this ISO 8601 time' },
-      to: { type: 'string', value: 'TIME', help: 'Events before this ISO 8601 time' },
+      ...timeRangeOptions('Events'),
       actor: {
         type: 'string',
         value: 'ACTOR',
@@ -102,14 +102,12 @@ export const auditCommands: readonly CommandSpec[] = [
       action: { type: 'string', value: 'ACTION', help: 'Only this action, e.g. key.delete' },
     },
     async run(context) {
-      const query: Query = {}
-      for (const name of ['from', 'to'] as const) {
-        const value = context.string(name)
-        if (value !== undefined && Number.isNaN(Date.parse(value)))
-          throw usageError(`--${name} must be an ISO 8601 time`)
-        if (value !== undefined) Object.assign(query, { [name]: new Date(value).toISOString() })
+      const query: Query = {
+        from: isoOption(context, 'from'),
+        to: isoOption(context, 'to'),
+        actor: context.string('actor'),
+        action: context.string('action'),
       }
-      Object.assign(query, { actor: context.string('actor'), action: context.string('action') })
       const events: AuditEventView[] = []
       for await (const event of eventsFromApi(await context.admin(), query)) events.push(event)
       printList(context, events, ['seq', 'time', 'actor', 'source', 'action', 'target'], (event) => [

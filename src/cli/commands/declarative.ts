@@ -26,7 +26,7 @@ function describe(change: PlannedChange): string {
   return `${marks[change.action]} ${change.action} ${change.kind} ${change.name}${fields}`
 }
 
-export function formatPlan(plan: ChangePlan, mode: 'plan' | 'applied'): string {
+function formatPlan(plan: ChangePlan, mode: 'plan' | 'applied'): string {
   const count = (action: PlannedChange['action']) =>
     plan.changes.filter((change) => change.action === action).length
   const lines = plan.changes.map(describe)

@@ -1,7 +1,8 @@
 import type { AdminClient, Query } from '../admin-client.ts'
 import { usageError } from '../cli-error.ts'
-import type { CommandContext, CommandSpec } from '../command.ts'
+import type { CommandSpec } from '../command.ts'
 import { writeJson } from '../output.ts'
+import { isoOption, timeRangeOptions } from '../time-range.ts'
 
 interface AccessRecordView {
   readonly time: string
@@ -25,20 +26,13 @@ interface Page<T> {
 const units: Readonly<Record<string, number>> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 
 /** `--since 15m`: a duration back from now. */
-export function parseSince(value: string, now: number): string {
+function parseSince(value: string, now: number): string {
   const match = /^(\d+)([smhd])$/.exec(value)
   if (match === null) throw usageError('--since must be a duration like 30s, 15m, 2h or 7d')
   return new Date(now - Number(match[1]) * (units[match[2] as string] as number)).toISOString()
 }
 
-function isoOption(context: CommandContext, name: string): string | undefined {
-  const value = context.string(name)
-  if (value === undefined) return undefined
-  if (Number.isNaN(Date.parse(value))) throw usageError(`--${name} must be an ISO 8601 time`)
-  return new Date(value).toISOString()
-}
-
-export function formatRecord(record: AccessRecordView): string {
+function formatRecord(record: AccessRecordView): string {
   const upstream = record.upstreamStatus === null ? '' : ` upstream=${record.upstreamStatus}`
   const reason = record.reason === null ? '' : ` reason=${record.reason}`
   return `${record.time} ${record.status} ${record.method} ${record.path} client=${record.clientId ?? '-'} flow=${record.flow ?? '-'}${upstream} ${record.durationMs}ms${reason} id=${record.correlationId}\n`
@@ -66,8 +60,7 @@ export const logsCommand: CommandSpec = {
   json: true,
   options: {
     since: { type: 'string', value: 'DURATION', help: 'Records of the last 30s, 15m, 2h, 7d, …' },
-    from: { type: 'string', value: 'TIME', help: 'Records at or after this ISO 8601 time' },
-    to: { type: 'string', value: 'TIME', help: 'Records before this ISO 8601 time' },
+    ...timeRangeOptions('Records'),
     client: { type: 'string', value: 'CLIENT_ID', help: 'Only this client id' },
     flow: { type: 'string', value: 'ADDRESS', help: 'Only this flow address, e.g. /orders' },
     status: { type: 'string', value: 'CODE', help: 'Only this HTTP status' },

@@ -3,7 +3,8 @@ import { FlowgateError } from '../../lib/errors.ts'
 import type { Database } from '../database.ts'
 import { connectionFromRow, connectionToRow, flowFromRow, flowToRow } from '../rows.ts'
 import type { Flow, UpstreamConnection } from '../types.ts'
-import { conflict, count, notFound, type OperationContext } from './operation-context.ts'
+import { conflict, type OperationContext } from './operation-context.ts'
+import { allOf, firstOf, refuseDuplicate, rowChanges } from './row-steps.ts'
 
 export interface FlowOperations {
   listFlows(): Promise<Flow[]>
@@ -54,32 +55,18 @@ async function checkFlowReferences(tx: Transaction<Database>, flow: Flow): Promi
 
 /** Flows and the upstream connections they use. */
 export function flowOperations({ reader, write, dialect, recordChange }: OperationContext): FlowOperations {
+  const { updated, deleted } = rowChanges(recordChange)
   return {
-    async listFlows() {
-      const rows = await reader.selectFrom('flows').selectAll().orderBy('address').execute()
-      return rows.map(flowFromRow)
-    },
-    async getFlow(id) {
-      const row = await reader.selectFrom('flows').selectAll().where('id', '=', id).executeTakeFirst()
-      return row === undefined ? undefined : flowFromRow(row)
-    },
-    async getFlowByAddress(address) {
-      const row = await reader
-        .selectFrom('flows')
-        .selectAll()
-        .where('address', '=', address)
-        .executeTakeFirst()
-      return row === undefined ? undefined : flowFromRow(row)
-    },
+    listFlows: () => allOf(reader.selectFrom('flows').selectAll().orderBy('address'), flowFromRow),
+    getFlow: (id) => firstOf(reader.selectFrom('flows').selectAll().where('id', '=', id), flowFromRow),
+    getFlowByAddress: (address) =>
+      firstOf(reader.selectFrom('flows').selectAll().where('address', '=', address), flowFromRow),
     createFlow: (flow) =>
       write(async (tx) => {
-        const existing = await tx
-          .selectFrom('flows')
-          .select('id')
-          .where('id', '=', flow.id)
-          .executeTakeFirst()
-        if (existing !== undefined)
-          throw conflict('ERR_ALREADY_EXISTS', `a flow with id ${flow.id} already exists`)
+        await refuseDuplicate(
+          tx.selectFrom('flows').select('id').where('id', '=', flow.id),
+          `a flow with id ${flow.id} already exists`,
+        )
         await checkFlowReferences(tx, flow)
         await tx.insertInto('flows').values(flowToRow(flow, dialect.boolean)).execute()
         await recordChange(tx, 'flow', flow.id)
@@ -88,53 +75,35 @@ export function flowOperations({ reader, write, dialect, recordChange }: Operati
       write(async (tx) => {
         await checkFlowReferences(tx, flow)
         const { id: _id, created_at: _createdAt, ...row } = flowToRow(flow, dialect.boolean)
-        const result = await tx.updateTable('flows').set(row).where('id', '=', flow.id).executeTakeFirst()
-        if (count(result) === 0) throw notFound('flow')
-        await recordChange(tx, 'flow', flow.id)
+        await updated(tx, tx.updateTable('flows').set(row).where('id', '=', flow.id), {
+          kind: 'flow',
+          id: flow.id,
+          what: 'flow',
+        })
       }),
-    deleteFlow: (id) =>
-      write(async (tx) => {
-        const result = await tx.deleteFrom('flows').where('id', '=', id).executeTakeFirst()
-        if (count(result) === 0) return false
-        await recordChange(tx, 'flow', id)
-        return true
-      }),
+    deleteFlow: (id) => write((tx) => deleted(tx, tx.deleteFrom('flows').where('id', '=', id), 'flow', id)),
 
-    async listConnections() {
-      const rows = await reader.selectFrom('connections').selectAll().orderBy('name').execute()
-      return rows.map(connectionFromRow)
-    },
-    async getConnection(name) {
-      const row = await reader
-        .selectFrom('connections')
-        .selectAll()
-        .where('name', '=', name)
-        .executeTakeFirst()
-      return row === undefined ? undefined : connectionFromRow(row)
-    },
+    listConnections: () =>
+      allOf(reader.selectFrom('connections').selectAll().orderBy('name'), connectionFromRow),
+    getConnection: (name) =>
+      firstOf(reader.selectFrom('connections').selectAll().where('name', '=', name), connectionFromRow),
     createConnection: (connection: UpstreamConnection) =>
       write(async (tx) => {
-        const existing = await tx
-          .selectFrom('connections')
-          .select('name')
-          .where('name', '=', connection.name)
-          .executeTakeFirst()
-        if (existing !== undefined) {
-          throw conflict('ERR_ALREADY_EXISTS', `upstream connection ${connection.name} already exists`)
-        }
+        await refuseDuplicate(
+          tx.selectFrom('connections').select('name').where('name', '=', connection.name),
+          `upstream connection ${connection.name} already exists`,
+        )
         await tx.insertInto('connections').values(connectionToRow(connection)).execute()
         await recordChange(tx, 'connection', connection.name)
       }),
     updateConnection: (connection) =>
       write(async (tx) => {
         const { name: _name, created_at: _createdAt, ...row } = connectionToRow(connection)
-        const result = await tx
-          .updateTable('connections')
-          .set(row)
-          .where('name', '=', connection.name)
-          .executeTakeFirst()
-        if (count(result) === 0) throw notFound('upstream connection')
-        await recordChange(tx, 'connection', connection.name)
+        await updated(tx, tx.updateTable('connections').set(row).where('name', '=', connection.name), {
+          kind: 'connection',
+          id: connection.name,
+          what: 'upstream connection',
+        })
       }),
     deleteConnection: (name) =>
       write(async (tx) => {
@@ -146,10 +115,7 @@ export function flowOperations({ reader, write, dialect, recordChange }: Operati
         if (flow !== undefined) {
           throw conflict('ERR_CONFLICT', `upstream connection ${name} is used by flow ${flow.address}`)
         }
-        const result = await tx.deleteFrom('connections').where('name', '=', name).executeTakeFirst()
-        if (count(result) === 0) return false
-        await recordChange(tx, 'connection', name)
-        return true
+        return deleted(tx, tx.deleteFrom('connections').where('name', '=', name), 'connection', name)
       }),
   }
 }

@@ -3,6 +3,7 @@ import type { Database } from '../database.ts'
 import { instanceFromRow, instanceToRow, serviceKeyFromRow, serviceKeyToRow } from '../rows.ts'
 import type { Instance, ServiceKey } from '../types.ts'
 import { conflict, count, notFound, type OperationContext } from './operation-context.ts'
+import { allOf, firstOf, refuseDuplicate, rowChanges } from './row-steps.ts'
 
 export interface InstanceOperations {
   listInstances(): Promise<Instance[]>
@@ -62,19 +63,13 @@ async function instanceName(tx: Transaction<Database>, id: string): Promise<stri
 
 /** Instances and their service keys (the key numbers of their client ids included). */
 export function instanceOperations({ reader, write, recordChange }: OperationContext): InstanceOperations {
+  const { updated, deleted } = rowChanges(recordChange)
   return {
-    async listInstances() {
-      const rows = await reader.selectFrom('instances').selectAll().orderBy('name').execute()
-      return rows.map(instanceFromRow)
-    },
-    async getInstance(id) {
-      const row = await reader.selectFrom('instances').selectAll().where('id', '=', id).executeTakeFirst()
-      return row === undefined ? undefined : instanceFromRow(row)
-    },
-    async getInstanceByName(name) {
-      const row = await reader.selectFrom('instances').selectAll().where('name', '=', name).executeTakeFirst()
-      return row === undefined ? undefined : instanceFromRow(row)
-    },
+    listInstances: () => allOf(reader.selectFrom('instances').selectAll().orderBy('name'), instanceFromRow),
+    getInstance: (id) =>
+      firstOf(reader.selectFrom('instances').selectAll().where('id', '=', id), instanceFromRow),
+    getInstanceByName: (name) =>
+      firstOf(reader.selectFrom('instances').selectAll().where('name', '=', name), instanceFromRow),
     createInstance: (instance) =>
       write(async (tx) => {
         const existing = await tx
@@ -104,13 +99,11 @@ export function instanceOperations({ reader, write, recordChange }: OperationCon
           throw conflict('ERR_ALREADY_EXISTS', `instance ${instance.name} already exists`)
         }
         const { id: _id, created_at: _createdAt, ...row } = instanceToRow(instance)
-        const result = await tx
-          .updateTable('instances')
-          .set(row)
-          .where('id', '=', instance.id)
-          .executeTakeFirst()
-        if (count(result) === 0) throw notFound('instance')
-        await recordChange(tx, 'instance', instance.id)
+        await updated(tx, tx.updateTable('instances').set(row).where('id', '=', instance.id), {
+          kind: 'instance',
+          id: instance.id,
+          what: 'instance',
+        })
       }),
     deleteInstance: (id) =>
       write(async (tx) => {
@@ -123,43 +116,34 @@ export function instanceOperations({ reader, write, recordChange }: OperationCon
         return true
       }),
 
-    async listServiceKeys(instanceId) {
+    listServiceKeys: (instanceId) => {
       let query = reader.selectFrom('service_keys').selectAll()
       if (instanceId !== undefined) query = query.where('instance_id', '=', instanceId)
-      const rows = await query.orderBy('instance_id').orderBy('name').execute()
-      return rows.map(serviceKeyFromRow)
+      return allOf(query.orderBy('instance_id').orderBy('name'), serviceKeyFromRow)
     },
-    async getServiceKey(id) {
-      const row = await reader.selectFrom('service_keys').selectAll().where('id', '=', id).executeTakeFirst()
-      return row === undefined ? undefined : serviceKeyFromRow(row)
-    },
-    async getServiceKeyByName(instanceId, name) {
-      const row = await reader
-        .selectFrom('service_keys')
-        .selectAll()
-        .where('instance_id', '=', instanceId)
-        .where('name', '=', name)
-        .executeTakeFirst()
-      return row === undefined ? undefined : serviceKeyFromRow(row)
-    },
-    async getServiceKeyByClientId(clientId) {
-      const row = await reader
-        .selectFrom('service_keys')
-        .selectAll()
-        .where('client_id', '=', clientId)
-        .executeTakeFirst()
-      return row === undefined ? undefined : serviceKeyFromRow(row)
-    },
+    getServiceKey: (id) =>
+      firstOf(reader.selectFrom('service_keys').selectAll().where('id', '=', id), serviceKeyFromRow),
+    getServiceKeyByName: (instanceId, name) =>
+      firstOf(
+        reader
+          .selectFrom('service_keys')
+          .selectAll()
+          .where('instance_id', '=', instanceId)
+          .where('name', '=', name),
+        serviceKeyFromRow,
+      ),
+    getServiceKeyByClientId: (clientId) =>
+      firstOf(
+        reader.selectFrom('service_keys').selectAll().where('client_id', '=', clientId),
+        serviceKeyFromRow,
+      ),
     createServiceKey: (key) =>
       write(async (tx) => {
         const name = await instanceName(tx, key.instanceId)
-        const existing = await tx
-          .selectFrom('service_keys')
-          .select('id')
-          .where('id', '=', key.id)
-          .executeTakeFirst()
-        if (existing !== undefined)
-          throw conflict('ERR_ALREADY_EXISTS', `a service key with id ${key.id} already exists`)
+        await refuseDuplicate(
+          tx.selectFrom('service_keys').select('id').where('id', '=', key.id),
+          `a service key with id ${key.id} already exists`,
+        )
         await checkServiceKeyUniqueness(tx, key, name)
         await tx.insertInto('service_keys').values(serviceKeyToRow(key)).execute()
         await recordChange(tx, 'service-key', key.id)
@@ -169,21 +153,14 @@ export function instanceOperations({ reader, write, recordChange }: OperationCon
         const name = await instanceName(tx, key.instanceId)
         await checkServiceKeyUniqueness(tx, key, name)
         const { id: _id, created_at: _createdAt, ...row } = serviceKeyToRow(key)
-        const result = await tx
-          .updateTable('service_keys')
-          .set(row)
-          .where('id', '=', key.id)
-          .executeTakeFirst()
-        if (count(result) === 0) throw notFound('service key')
-        await recordChange(tx, 'service-key', key.id)
+        await updated(tx, tx.updateTable('service_keys').set(row).where('id', '=', key.id), {
+          kind: 'service-key',
+          id: key.id,
+          what: 'service key',
+        })
       }),
     deleteServiceKey: (id) =>
-      write(async (tx) => {
-        const result = await tx.deleteFrom('service_keys').where('id', '=', id).executeTakeFirst()
-        if (count(result) === 0) return false
-        await recordChange(tx, 'service-key', id)
-        return true
-      }),
+      write((tx) => deleted(tx, tx.deleteFrom('service_keys').where('id', '=', id), 'service-key', id)),
     nextKeyNumber: () =>
       write(async (tx) => {
         const row = await tx

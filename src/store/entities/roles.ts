@@ -2,6 +2,7 @@ import { FlowgateError } from '../../lib/errors.ts'
 import { instanceFromRow, roleFromRow } from '../rows.ts'
 import type { Role } from '../types.ts'
 import { conflict, type OperationContext } from './operation-context.ts'
+import { allOf, firstOf, refuseDuplicate } from './row-steps.ts'
 
 export interface RoleOperations {
   listRoles(): Promise<Role[]>
@@ -16,22 +17,14 @@ export interface RoleOperations {
 
 export function roleOperations({ reader, write, dialect, recordChange }: OperationContext): RoleOperations {
   return {
-    async listRoles() {
-      const rows = await reader.selectFrom('roles').selectAll().orderBy('name').execute()
-      return rows.map(roleFromRow)
-    },
-    async getRole(name) {
-      const row = await reader.selectFrom('roles').selectAll().where('name', '=', name).executeTakeFirst()
-      return row === undefined ? undefined : roleFromRow(row)
-    },
+    listRoles: () => allOf(reader.selectFrom('roles').selectAll().orderBy('name'), roleFromRow),
+    getRole: (name) => firstOf(reader.selectFrom('roles').selectAll().where('name', '=', name), roleFromRow),
     createRole: (role) =>
       write(async (tx) => {
-        const existing = await tx
-          .selectFrom('roles')
-          .select('name')
-          .where('name', '=', role.name)
-          .executeTakeFirst()
-        if (existing !== undefined) throw conflict('ERR_ALREADY_EXISTS', `role ${role.name} already exists`)
+        await refuseDuplicate(
+          tx.selectFrom('roles').select('name').where('name', '=', role.name),
+          `role ${role.name} already exists`,
+        )
         await tx
           .insertInto('roles')
           .values({

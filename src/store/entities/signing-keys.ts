@@ -1,6 +1,7 @@
 import { revokedTokenFromRow, signingKeyFromRow, signingKeyToRow } from '../rows.ts'
 import type { RevokedToken, SigningKey } from '../types.ts'
-import { conflict, count, notFound, type OperationContext } from './operation-context.ts'
+import { count, type OperationContext } from './operation-context.ts'
+import { allOf, firstOf, refuseDuplicate, rowChanges } from './row-steps.ts'
 
 export interface SigningKeyOperations {
   listSigningKeys(): Promise<SigningKey[]>
@@ -23,46 +24,33 @@ export function signingKeyOperations({
   write,
   recordChange,
 }: OperationContext): SigningKeyOperations {
+  const { updated, deleted } = rowChanges(recordChange)
   return {
-    async listSigningKeys() {
-      const rows = await reader
-        .selectFrom('signing_keys')
-        .selectAll()
-        .orderBy('created_at')
-        .orderBy('kid')
-        .execute()
-      return rows.map(signingKeyFromRow)
-    },
+    listSigningKeys: () =>
+      allOf(
+        reader.selectFrom('signing_keys').selectAll().orderBy('created_at').orderBy('kid'),
+        signingKeyFromRow,
+      ),
     insertSigningKey: (key) =>
       write(async (tx) => {
-        const existing = await tx
-          .selectFrom('signing_keys')
-          .select('kid')
-          .where('kid', '=', key.kid)
-          .executeTakeFirst()
-        if (existing !== undefined)
-          throw conflict('ERR_ALREADY_EXISTS', `signing key ${key.kid} already exists`)
+        await refuseDuplicate(
+          tx.selectFrom('signing_keys').select('kid').where('kid', '=', key.kid),
+          `signing key ${key.kid} already exists`,
+        )
         await tx.insertInto('signing_keys').values(signingKeyToRow(key)).execute()
         await recordChange(tx, 'signing-key', key.kid)
       }),
     updateSigningKey: (key) =>
       write(async (tx) => {
         const { kid: _kid, created_at: _createdAt, ...row } = signingKeyToRow(key)
-        const result = await tx
-          .updateTable('signing_keys')
-          .set(row)
-          .where('kid', '=', key.kid)
-          .executeTakeFirst()
-        if (count(result) === 0) throw notFound('signing key')
-        await recordChange(tx, 'signing-key', key.kid)
+        await updated(tx, tx.updateTable('signing_keys').set(row).where('kid', '=', key.kid), {
+          kind: 'signing-key',
+          id: key.kid,
+          what: 'signing key',
+        })
       }),
     deleteSigningKey: (kid) =>
-      write(async (tx) => {
-        const result = await tx.deleteFrom('signing_keys').where('kid', '=', kid).executeTakeFirst()
-        if (count(result) === 0) return false
-        await recordChange(tx, 'signing-key', kid)
-        return true
-      }),
+      write((tx) => deleted(tx, tx.deleteFrom('signing_keys').where('kid', '=', kid), 'signing-key', kid)),
 
     revokeToken: (token) =>
       write(async (tx) => {
@@ -79,23 +67,13 @@ export function signingKeyOperations({
         if (Number(result.numInsertedOrUpdatedRows ?? 0n) > 0)
           await recordChange(tx, 'revoked-token', token.jti)
       }),
-    async listRevokedTokens(now) {
-      const rows = await reader
-        .selectFrom('revoked_tokens')
-        .selectAll()
-        .where('expires_at', '>', now)
-        .orderBy('jti')
-        .execute()
-      return rows.map(revokedTokenFromRow)
-    },
-    async getRevokedToken(jti) {
-      const row = await reader
-        .selectFrom('revoked_tokens')
-        .selectAll()
-        .where('jti', '=', jti)
-        .executeTakeFirst()
-      return row === undefined ? undefined : revokedTokenFromRow(row)
-    },
+    listRevokedTokens: (now) =>
+      allOf(
+        reader.selectFrom('revoked_tokens').selectAll().where('expires_at', '>', now).orderBy('jti'),
+        revokedTokenFromRow,
+      ),
+    getRevokedToken: (jti) =>
+      firstOf(reader.selectFrom('revoked_tokens').selectAll().where('jti', '=', jti), revokedTokenFromRow),
     // No change rows: an entry is only pruned after its token expired, which every node checks by
     // itself, so no node's decision changes.
     pruneRevokedTokens: (before) =>

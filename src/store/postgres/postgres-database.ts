@@ -10,7 +10,7 @@ import { redactUrl } from './redact-url.ts'
  * Key of the transaction-level advisory lock every mutating transaction takes (see
  * StoreDialect.lockWrites). A fixed, arbitrary 64-bit value: "flowgate" in ASCII.
  */
-export const writeLockKey = 0x666c6f7767617465n
+const writeLockKey = 0x666c6f7767617465n
 
 const int8Oid = 20
 
