@@ -107,6 +107,7 @@ export const errorRegistry = {
   ERR_UPSTREAM_TIMEOUT: { status: 504, description: 'upstream did not answer in time' },
   // store
   ERR_STORE_UNAVAILABLE: { status: 503, description: 'store unavailable' },
+  ERR_STORE_FULL: { status: 503, description: 'the store is out of space: changes are not possible now' },
   ERR_STORE_MIGRATION: { status: 500, description: 'store migration failed' },
   // secrets at rest
   ERR_DECRYPT: { status: 500, description: 'could not decrypt a stored secret' },

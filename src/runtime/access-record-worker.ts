@@ -41,7 +41,7 @@ function serialize(error: unknown): SerializedError {
   return { code: 'ERR_INTERNAL', detail: `${name}: ${message}` }
 }
 
-// The PostgreSQL pool's warnings go to the main thread's logger.
+// Warnings go to the main thread's logger; the store's health is logged by the main thread's store.
 const logger = createLogger(
   'warn',
   new Writable({
@@ -52,11 +52,13 @@ const logger = createLogger(
   }),
 )
 
-const store: Store | null = await openStore({ ...storeOptions, logger }).catch((error: unknown) => {
-  // No message listener is registered: the thread ends after this reply.
-  reply({ type: 'failed', error: serialize(error) })
-  return null
-})
+const store: Store | null = await openStore({ ...storeOptions, logger, secondary: true }).catch(
+  (error: unknown) => {
+    // No message listener is registered: the thread ends after this reply.
+    reply({ type: 'failed', error: serialize(error) })
+    return null
+  },
+)
 
 type Insert = Extract<WorkerRequest, { type: 'insert' }>
 

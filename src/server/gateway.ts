@@ -16,6 +16,7 @@ import { createFlowProxy } from '../runtime/flow-proxy.ts'
 import { createSecretBox, loadMasterKey } from '../secrets/master-key.ts'
 import { resealSecrets } from '../secrets/reseal-secrets.ts'
 import { createChangeFeed } from '../store/change-feed.ts'
+import { ensureDataDirectory } from '../store/data-directory.ts'
 import { openStore } from '../store/open-store.ts'
 import { startStoreMaintenance } from '../store/store-maintenance.ts'
 import type { Store } from '../store/types.ts'
@@ -54,6 +55,8 @@ export async function startGateway(
   for (const key of unsafeSwitches(config)) {
     logger.warn({ key }, `UNSAFE configuration switch ${key} is on`)
   }
+  // Before anything writes there (master key, certificate, database): created 0700.
+  if (config.dataDir !== '') ensureDataDirectory(config.dataDir, logger)
   const masterKey = loadMasterKey(config, (path) =>
     logger.warn(
       { path },
@@ -193,7 +196,8 @@ export async function startGateway(
       authenticator: identity.authenticator,
       secretBox,
       logger,
-      ready: () => store.isMigrated().catch(() => false),
+      // Not ready while the store refuses changes (out of space, unreachable) or is not migrated.
+      ready: async () => (await store.health()) === 'ok' && (await store.isMigrated().catch(() => false)),
       onConfigurationApplied: () => feed.poke(),
     })
     cleanups.push(() => admin.close())

@@ -1,3 +1,4 @@
+import { isFlowgateError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
 import type { Change, Store } from './types.ts'
 
@@ -101,12 +102,22 @@ export function createChangeFeed(
     return queued
   }
 
+  /**
+   * An unreachable store fails every poll: the store logs that once when it goes and once when it
+   * comes back, so those failures are only debug lines here.
+   */
+  function pollFailed(error: unknown): void {
+    if (isFlowgateError(error) && error.code === 'ERR_STORE_UNAVAILABLE') {
+      logger.debug({ err: error }, 'change feed poll failed; retrying')
+    } else {
+      logger.warn({ err: error }, 'change feed poll failed; retrying')
+    }
+  }
+
   function schedule(): void {
     if (!running) return
     timer = setTimeout(() => {
-      poll()
-        .catch((error: unknown) => logger.warn({ err: error }, 'change feed poll failed; retrying'))
-        .finally(schedule)
+      poll().catch(pollFailed).finally(schedule)
     }, intervalMs)
     // Polling alone must not keep the process alive.
     timer.unref()
@@ -125,8 +136,7 @@ export function createChangeFeed(
         listeners.delete(listener)
       }
     },
-    poke: () =>
-      poll().catch((error: unknown) => logger.warn({ err: error }, 'change feed poll failed; retrying')),
+    poke: () => poll().catch(pollFailed),
     async stop() {
       running = false
       if (timer !== undefined) clearTimeout(timer)

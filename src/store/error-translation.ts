@@ -2,6 +2,12 @@ import { FlowgateError, isFlowgateError } from '../lib/errors.ts'
 import type { StoreDialect } from './store-dialect.ts'
 
 /**
+ * What a client is told to wait after ERR_STORE_FULL: freeing space is an operator's job, so a
+ * client retrying every second would only add failed writes.
+ */
+export const storeFullRetryAfterSeconds = 60
+
+/**
  * What a driver error means to the store's callers, as a FlowgateError: the dialect classifies it,
  * and errors it does not know (and FlowgateErrors the operations raised themselves) pass unchanged.
  */
@@ -11,6 +17,12 @@ export function translateStoreError(dialect: StoreDialect, error: unknown): unkn
     case 'unavailable':
       return new FlowgateError('ERR_STORE_UNAVAILABLE', {
         detail: `${dialect.location}: ${(error as Error).message}`,
+        cause: error,
+      })
+    case 'full':
+      return new FlowgateError('ERR_STORE_FULL', {
+        detail: `${dialect.location}: ${(error as Error).message}`,
+        headers: { 'retry-after': String(storeFullRetryAfterSeconds) },
         cause: error,
       })
     // Explicit checks under the write lock report these precisely; the constraints are the backstop.

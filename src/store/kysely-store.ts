@@ -9,8 +9,10 @@ import { instanceOperations } from './entities/instances.ts'
 import type { OperationContext } from './entities/operation-context.ts'
 import { roleOperations } from './entities/roles.ts'
 import { signingKeyOperations } from './entities/signing-keys.ts'
+import { healthProbe } from './health-probe.ts'
 import { storeMigrator } from './migrations/migrator.ts'
 import type { StoreDialect } from './store-dialect.ts'
+import { createStoreHealth, type StoreHealth } from './store-health.ts'
 import { transactionScope } from './transactions.ts'
 import type { Store, StoreOperations } from './types.ts'
 
@@ -19,6 +21,8 @@ export interface KyselyStoreOptions {
   readonly dialect: StoreDialect
   /** Clock of change-log rows (tests freeze it). */
   readonly now?: () => number
+  /** Where failures and recoveries are reported (one that logs nothing by default). */
+  readonly health?: StoreHealth
 }
 
 /** Every entity's operations, bound to the store's database or to one of its transactions. */
@@ -40,8 +44,10 @@ function entityOperations(context: OperationContext): StoreOperations {
 export function createKyselyStore(options: KyselyStoreOptions): Store {
   const { db, dialect } = options
   const recordChange = changeRecorder(options.now ?? Date.now)
-  const scope = transactionScope(db, dialect)
+  const health = options.health ?? createStoreHealth({ location: dialect.location })
+  const scope = transactionScope(db, dialect, health)
   const migrator = storeMigrator(db, dialect, scope.translate)
+  const probeHealth = healthProbe({ db, write: scope.storeWriter, health, translate: scope.translate })
 
   const lifecycle = scope.wrap(
     {
@@ -70,6 +76,7 @@ export function createKyselyStore(options: KyselyStoreOptions): Store {
     ...scope.wrap(changeOperations(db), true),
     ...scope.wrap(accessRecordOperations(db), true),
     ...lifecycle,
+    health: probeHealth,
     dialect: dialect.name,
     close: async () => {
       await db.destroy()

@@ -4,6 +4,7 @@ import { createKyselyStore } from './kysely-store.ts'
 import { openPostgresDatabase } from './postgres/postgres-database.ts'
 import { redactUrl } from './postgres/redact-url.ts'
 import { openSqliteDatabase } from './sqlite/sqlite-database.ts'
+import { createStoreHealth } from './store-health.ts'
 import type { Store } from './types.ts'
 
 export interface OpenStoreOptions {
@@ -13,6 +14,12 @@ export interface OpenStoreOptions {
   /** PostgreSQL connections (1..100, default 10). */
   readonly poolSize?: number
   readonly logger?: Logger
+  /**
+   * A second connection in the same process (the access-record worker's): the first one logs the
+   * store going out of space or away and coming back, and the checks of the data directory, so each
+   * is logged once.
+   */
+  readonly secondary?: boolean
   /** Clock of change-log rows; Date.now by default (tests freeze it). */
   readonly now?: () => number
 }
@@ -32,17 +39,29 @@ export async function openStore(options: OpenStoreOptions): Promise<Store> {
     throw invalid('store.poolSize must be an integer from 1 to 100')
   }
   const clock = options.now === undefined ? {} : { now: options.now }
+  const logger = options.secondary === true ? undefined : options.logger
+  const healthLogger = logger === undefined ? {} : { logger }
   if (options.url === '') {
     if (options.dataDir === '') throw invalid('dataDir must be set for the embedded SQLite store')
-    return createKyselyStore({ ...openSqliteDatabase(options.dataDir), ...clock })
+    const opened = openSqliteDatabase(options.dataDir, logger)
+    const health = createStoreHealth({ location: opened.dialect.location, ...healthLogger })
+    return createKyselyStore({ ...opened, ...clock, health })
   }
   if (!/^postgres(ql)?:\/\//i.test(options.url)) {
     throw invalid(`store.url must be empty (SQLite) or a postgres:// URL, not ${redactUrl(options.url)}`)
   }
+  const health = createStoreHealth({ location: redactUrl(options.url), ...healthLogger })
   const opened = await openPostgresDatabase({
     url: options.url,
     poolSize,
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
+    // A connection lost while idle is an outage seen before any query fails.
+    onConnectionError: (cause) =>
+      health.failed(
+        new FlowgateError('ERR_STORE_UNAVAILABLE', {
+          detail: `${redactUrl(options.url)}: ${cause.message}`,
+          cause,
+        }),
+      ),
   })
-  return createKyselyStore({ ...opened, ...clock })
+  return createKyselyStore({ ...opened, ...clock, health })
 }

@@ -23,4 +23,5 @@ export interface StoreDialect {
   close(db: Kysely<Database>): Promise<void>
 }
 
-export type StoreErrorKind = 'unique' | 'foreign-key' | 'unavailable'
+/** `full`: the database is out of space (SQLITE_FULL, PostgreSQL 53100 disk_full). */
+export type StoreErrorKind = 'unique' | 'foreign-key' | 'unavailable' | 'full'

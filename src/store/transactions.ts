@@ -1,10 +1,11 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Kysely, Transaction } from 'kysely'
-import { FlowgateError } from '../lib/errors.ts'
+import { FlowgateError, isFlowgateError } from '../lib/errors.ts'
 import type { Database } from './database.ts'
 import type { Writer } from './entities/operation-context.ts'
 import { translateStoreError } from './error-translation.ts'
 import type { StoreDialect } from './store-dialect.ts'
+import type { StoreHealth } from './store-health.ts'
 
 /** Operations that return async iterables rather than promises. */
 const iterators = new Set(['iterateAuditEvents'])
@@ -12,9 +13,11 @@ const iterators = new Set(['iterateAuditEvents'])
 /**
  * The store's transaction machinery: a writer that runs each mutation in its own locked
  * transaction, a writer bound to one open transaction, and the wrapping that turns driver errors
- * into FlowgateErrors and keeps the store's own operations out of its transactions.
+ * into FlowgateErrors and keeps the store's own operations out of its transactions. Every outcome
+ * is reported to `health`: failures that mean the store is out of space or unreachable, successes,
+ * and committed writes.
  */
-export function transactionScope(db: Kysely<Database>, dialect: StoreDialect) {
+export function transactionScope(db: Kysely<Database>, dialect: StoreDialect, health: StoreHealth) {
   // Marks code running inside one of this store's transactions (see `guard`).
   const inTransaction = new AsyncLocalStorage<{ active: boolean }>()
 
@@ -31,7 +34,11 @@ export function transactionScope(db: Kysely<Database>, dialect: StoreDialect) {
     }
   }
 
-  const translate = (error: unknown): unknown => translateStoreError(dialect, error)
+  const translate = (error: unknown): unknown => {
+    const translated = translateStoreError(dialect, error)
+    if (isFlowgateError(translated)) health.failed(translated)
+    return translated
+  }
 
   /**
    * Wraps every operation so driver errors surface as FlowgateErrors, on the store and in
@@ -49,6 +56,7 @@ export function transactionScope(db: Kysely<Database>, dialect: StoreDialect) {
             if (guarded) guard(name)
             try {
               yield* operation(...args) as AsyncIterable<unknown>
+              health.reached()
             } catch (error) {
               throw translate(error)
             }
@@ -56,7 +64,9 @@ export function transactionScope(db: Kysely<Database>, dialect: StoreDialect) {
         : async (...args: unknown[]) => {
             if (guarded) guard(name)
             try {
-              return await operation(...args)
+              const result = await operation(...args)
+              health.reached()
+              return result
             } catch (error) {
               throw translate(error)
             }
@@ -66,20 +76,23 @@ export function transactionScope(db: Kysely<Database>, dialect: StoreDialect) {
   }
 
   /** Each call its own transaction, holding the write lock from its start. */
-  const storeWriter: Writer = (fn) =>
-    db.transaction().execute(async (tx) => {
+  const storeWriter: Writer = async (fn) => {
+    const result = await db.transaction().execute(async (tx) => {
       await dialect.lockWrites(tx)
       return fn(tx)
     })
+    health.wrote()
+    return result
+  }
 
   /**
    * Runs `fn` in one transaction with a writer bound to it, which takes the write lock at the first
    * write; inside `fn` the store's own operations fail (see `guard`).
    */
-  function run<T>(fn: (tx: Transaction<Database>, write: Writer) => Promise<T>): Promise<T> {
-    return db.transaction().execute(async (tx) => {
+  async function run<T>(fn: (tx: Transaction<Database>, write: Writer) => Promise<T>): Promise<T> {
+    let lock: Promise<void> | undefined
+    const result = await db.transaction().execute(async (tx) => {
       const context = { active: true }
-      let lock: Promise<void> | undefined
       const txWriter: Writer = async (write) => {
         lock ??= dialect.lockWrites(tx)
         await lock
@@ -91,6 +104,8 @@ export function transactionScope(db: Kysely<Database>, dialect: StoreDialect) {
         context.active = false
       }
     })
+    if (lock !== undefined) health.wrote()
+    return result
   }
 
   return { wrap, storeWriter, run, guard, translate }

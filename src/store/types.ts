@@ -20,6 +20,7 @@ import type { FlowOperations } from './entities/flows.ts'
 import type { InstanceOperations } from './entities/instances.ts'
 import type { RoleOperations } from './entities/roles.ts'
 import type { SigningKeyOperations } from './entities/signing-keys.ts'
+import type { StoreHealthState } from './store-health.ts'
 
 // The entities' shapes come from their schemas (src/model).
 export type { ConnectionType, KeyType, Plan }
@@ -230,6 +231,12 @@ export interface Store extends StoreOperations, ChangeOperations, AccessRecordOp
   isMigrated(): Promise<boolean>
   /** Fails with ERR_STORE_UNAVAILABLE when the database cannot be reached. */
   ping(): Promise<void>
+  /**
+   * `ok`, or why changes are refused now: `full` from a write refused for space (ERR_STORE_FULL)
+   * until a write commits, `unavailable` from a failure to reach the database until an operation
+   * succeeds. While degraded each call probes (concurrent calls share one probe); never rejects.
+   */
+  health(): Promise<StoreHealthState>
   /**
    * All writes inside `fn`, and their change-log rows and audit events, commit together or not at
    * all. Inside `fn`, use only `tx`: calling the store itself fails with ERR_INTERNAL (it would hang

@@ -1,7 +1,6 @@
 import { Kysely, PostgresDialect, sql } from 'kysely'
 import pg from 'pg'
 import { FlowgateError } from '../../lib/errors.ts'
-import type { Logger } from '../../lib/logger.ts'
 import type { Database } from '../database.ts'
 import type { StoreDialect, StoreErrorKind } from '../store-dialect.ts'
 import { redactUrl } from './redact-url.ts'
@@ -47,6 +46,7 @@ function classifyError(error: unknown): StoreErrorKind | undefined {
   const code = (error as { code?: unknown }).code
   if (code === '23505') return 'unique'
   if (code === '23503') return 'foreign-key'
+  if (code === '53100') return 'full'
   if (typeof code === 'string') {
     if (unavailableErrnos.has(code)) return 'unavailable'
     if (/^[0-9A-Z]{5}$/.test(code) && unavailableStates.some((state) => code.startsWith(state))) {
@@ -67,7 +67,8 @@ function classifyError(error: unknown): StoreErrorKind | undefined {
 export interface PostgresOptions {
   readonly url: string
   readonly poolSize: number
-  readonly logger?: Logger
+  /** A pooled connection failed outside a query (the server went away while it was idle). */
+  readonly onConnectionError?: (error: Error) => void
 }
 
 /** A pool of `poolSize` connections; the first connection is made here so a bad URL fails at start-up. */
@@ -82,11 +83,7 @@ export async function openPostgresDatabase(
     idleTimeoutMillis: 30_000,
     types,
   })
-  const connectionFailed = (error: Error) =>
-    options.logger?.warn(
-      { err: { message: error.message }, database: location },
-      'PostgreSQL connection failed',
-    )
+  const connectionFailed = (error: Error) => options.onConnectionError?.(error)
   // A client losing its connection emits 'error': on the pool while idle, on the client itself while
   // checked out (pg-pool removes its listener then, and Kysely adds none). Unhandled, either ends the
   // process; the query in flight is rejected anyway and pg-pool discards the broken client.

@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { connect, createServer, type Server, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, test } from 'node:test'
+import type BetterSqlite3 from 'better-sqlite3'
+import { type Dispatcher, request } from 'undici'
+import { verifyAuditChain } from '../../src/audit/chain.ts'
+import { openStore } from '../../src/store/open-store.ts'
+import { setSqliteConnectionHookForTests } from '../../src/store/sqlite/sqlite-database.ts'
+import { clientCredentialsToken } from '../helpers/client-credentials.ts'
+import { storeBackends } from '../helpers/databases.ts'
+import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
+import { startTestSimulator } from '../helpers/simulator.ts'
+
+const admin = { actor: 'test', sourceAddress: null }
+
+/** A flow, a partner's token for it and an administrator's token. */
+async function partnerAndOperator(env: TestGateway, upstream: string) {
+  const { identity, flows } = env.gateway
+  await flows.createFlow({ address: '/orders', upstream: `${upstream}/http/orders`, csrf: false }, admin)
+  await identity.createInstance('partner', 'integration-flow', { roles: ['ESBMessaging.send'] }, admin)
+  await identity.createInstance('ops', 'api', { roles: ['Flowgate.Admin'] }, admin)
+  const tokenUrl = `${env.gateway.runtimeUrl}/oauth/token`
+  const partnerKey = await identity.createServiceKey('partner', 'k1', {}, admin)
+  const operatorKey = await identity.createServiceKey('ops', 'k1', {}, admin)
+  return {
+    newPartnerToken: () => clientCredentialsToken(tokenUrl, partnerKey, env.dispatcher),
+    operator: await clientCredentialsToken(tokenUrl, operatorKey, env.dispatcher),
+  }
+}
+
+async function call(
+  dispatcher: Dispatcher,
+  url: string,
+  options: { method?: 'GET' | 'POST'; token?: string; body?: string; json?: unknown } = {},
+) {
+  const headers: Record<string, string> = {}
+  if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`
+  if (options.json !== undefined) headers['content-type'] = 'application/json'
+  const answer = await request(url, {
+    method: options.method ?? 'GET',
+    headers,
+    body: options.json === undefined ? options.body : JSON.stringify(options.json),
+    dispatcher,
+  })
+  const text = await answer.body.text()
+  return {
+    status: answer.statusCode,
+    retryAfter: answer.headers['retry-after'],
+    body: text === '' ? null : (JSON.parse(text) as Record<string, unknown>),
+  }
+}
+
+/** The gateway's log lines with this message. */
+function logged(env: TestGateway, message: string): Record<string, unknown>[] {
+  return env.logs
+    .map((line) => JSON.parse(line) as Record<string, unknown>)
+    .filter((line) => line.msg === message)
+}
+
+const fullMessage =
+  'store out of space: changes are refused (503 ERR_STORE_FULL) until space is freed; tokens and runtime calls continue'
+const unavailableMessage =
+  'store unavailable: changes are refused (503 ERR_STORE_UNAVAILABLE) until it is back; tokens and runtime calls continue from memory'
+
+describe('store faults seen through a real gateway', () => {
+  test('disk full (SQLite): changes answer 503 ERR_STORE_FULL, readiness is false, calls go on, nothing acknowledged is lost', async (t) => {
+    // SQLite's max_page_count is a setting of one connection: on the gateway's main connection it
+    // makes every write that needs a new page fail with a real SQLITE_FULL, as a full disk does. The
+    // access-record worker's connection (another thread) is not limited.
+    const connections: BetterSqlite3.Database[] = []
+    setSqliteConnectionHookForTests((database) => connections.push(database))
+    t.after(() => setSqliteConnectionHookForTests(undefined))
+    const cpi = await startTestSimulator({ auth: 'none' })
+    t.after(() => cpi.close())
+    // A data directory of the test's own: the gateway's is removed when it closes.
+    const dataDir = mkdtempSync(join(tmpdir(), 'flowgate-full-'))
+    t.after(() => rmSync(dataDir, { recursive: true, force: true }))
+    const env = await startTestGateway({ dataDir })
+    let closed = false
+    t.after(() => (closed ? undefined : env.close()))
+    const main = connections[0]
+    assert.ok(main !== undefined && connections.length === 1)
+    const { newPartnerToken, operator } = await partnerAndOperator(env, cpi.url)
+    const { runtimeUrl, adminUrl } = env.gateway
+    const forward = async () =>
+      call(env.dispatcher, `${runtimeUrl}/http/orders`, {
+        method: 'POST',
+        token: await newPartnerToken(),
+        body: 'order',
+      })
+    for (let n = 0; n < 5; n++) assert.equal((await forward()).status, 200)
+    await env.gateway.accessLog.flush()
+
+    // The database may not grow beyond its size now; writes fill what room its pages have left.
+    main.exec('pragma max_page_count = 1')
+    const createRole = (n: number) =>
+      call(env.dispatcher, `${adminUrl}/admin/v1/roles`, {
+        method: 'POST',
+        token: operator,
+        json: { name: `Custom.Role${n}`, description: 'a role with a description long enough to fill pages' },
+      })
+    let refused: Awaited<ReturnType<typeof createRole>> | undefined
+    let created = 0
+    for (let n = 0; n < 500 && refused === undefined; n++) {
+      const answer = await createRole(n)
+      if (answer.status === 201) created++
+      else refused = answer
+    }
+    assert.ok(refused !== undefined, 'a write was refused once the database could not grow')
+    assert.deepEqual(refused, {
+      status: 503,
+      retryAfter: '60',
+      body: {
+        error: 'store_full',
+        error_description: 'the store is out of space: changes are not possible now',
+        code: 'ERR_STORE_FULL',
+        correlation_id: refused.body?.correlation_id,
+      },
+    })
+    assert.equal((await createRole(1000)).body?.code, 'ERR_STORE_FULL')
+    assert.equal((await createRole(1001)).body?.code, 'ERR_STORE_FULL')
+
+    // Logged once, with SQLite's own error, and not hidden behind a failed ROLLBACK.
+    const lines = logged(env, fullMessage)
+    assert.equal(lines.length, 1)
+    assert.deepEqual((lines[0]?.err as Record<string, unknown>).code, 'SQLITE_FULL')
+    assert.equal((lines[0]?.err as Record<string, unknown>).message, 'database or disk is full')
+    assert.ok(env.logs.every((line) => !line.includes('cannot rollback')))
+
+    assert.deepEqual(await call(env.dispatcher, `${adminUrl}/readyz`), {
+      status: 503,
+      retryAfter: undefined,
+      body: { status: 'unavailable' },
+    })
+    assert.deepEqual(await call(env.dispatcher, `${adminUrl}/livez`), {
+      status: 200,
+      retryAfter: undefined,
+      body: { status: 'ok' },
+    })
+    // Tokens and runtime calls need no write on the main connection.
+    for (let n = 0; n < 3; n++) assert.equal((await forward()).status, 200)
+    await env.gateway.accessLog.flush()
+
+    // Space is back: readiness probes with a write and reports ready; the next change succeeds.
+    main.exec('pragma max_page_count = 1073741823')
+    assert.deepEqual(await call(env.dispatcher, `${adminUrl}/readyz`), {
+      status: 200,
+      retryAfter: undefined,
+      body: { status: 'ready' },
+    })
+    assert.equal(logged(env, 'store available again').length, 1)
+    assert.equal((await createRole(2000)).status, 201)
+    assert.equal(logged(env, fullMessage).length, 1)
+
+    closed = true
+    await env.close()
+    // Everything acknowledged is there: every call's access record, the roles that were created,
+    // and an audit chain without a gap.
+    const store = await openStore({ url: '', dataDir })
+    try {
+      const records = await store.queryAccessRecords({ limit: 100, flow: '/orders' })
+      assert.equal(records.items.length, 8)
+      assert.equal(
+        (await store.listRoles()).filter((role) => role.name.startsWith('Custom.')).length,
+        created + 1,
+      )
+      const verdict = await verifyAuditChain(store.iterateAuditEvents())
+      assert.equal(verdict.ok, true)
+    } finally {
+      await store.close()
+    }
+  })
+})
