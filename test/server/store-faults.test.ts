@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { connect, createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
@@ -13,6 +12,7 @@ import { clientCredentialsToken } from '../helpers/client-credentials.ts'
 import { storeBackends } from '../helpers/databases.ts'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { startTestSimulator } from '../helpers/simulator.ts'
+import { startCuttableProxy } from '../helpers/tcp-proxy.ts'
 
 const admin = { actor: 'test', sourceAddress: null }
 
@@ -124,10 +124,10 @@ describe('store faults seen through a real gateway', () => {
     assert.equal((await createRole(1001)).body?.code, 'ERR_STORE_FULL')
 
     // Logged once, with SQLite's own error, and not hidden behind a failed ROLLBACK.
-    const lines = logged(env, fullMessage)
-    assert.equal(lines.length, 1)
-    assert.deepEqual((lines[0]?.err as Record<string, unknown>).code, 'SQLITE_FULL')
-    assert.equal((lines[0]?.err as Record<string, unknown>).message, 'database or disk is full')
+    const [line, ...more] = logged(env, fullMessage)
+    assert.ok(line !== undefined && more.length === 0, 'logged once')
+    const { code, message } = line.err as Record<string, unknown>
+    assert.deepEqual({ code, message }, { code: 'SQLITE_FULL', message: 'database or disk is full' })
     assert.ok(env.logs.every((line) => !line.includes('cannot rollback')))
 
     assert.deepEqual(await call(env.dispatcher, `${adminUrl}/readyz`), {
@@ -172,5 +172,86 @@ describe('store faults seen through a real gateway', () => {
     } finally {
       await store.close()
     }
+  })
+
+  test('store down (PostgreSQL): readiness false, changes 503, tokens and calls go on, one log line each way', async (t) => {
+    const postgres = storeBackends().find((backend) => backend.name === 'postgres')
+    assert.ok(postgres !== undefined)
+    const opened = await postgres.open()
+    t.after(() => opened.drop())
+    // The shared PostgreSQL server must keep running: the gateway reaches it through a proxy that
+    // the test cuts (connections reset, new ones refused, as when the server stops) and restores.
+    const direct = new URL(opened.url)
+    const proxy = await startCuttableProxy({ host: direct.hostname, port: Number(direct.port || 5432) })
+    t.after(() => proxy.close())
+    const proxied = new URL(opened.url)
+    proxied.hostname = '127.0.0.1'
+    proxied.port = String(proxy.port)
+    const cpi = await startTestSimulator({ auth: 'none' })
+    t.after(() => cpi.close())
+    const env = await startTestGateway({ 'store.url': proxied.toString() })
+    let closed = false
+    t.after(() => (closed ? undefined : env.close()))
+    const { newPartnerToken, operator } = await partnerAndOperator(env, cpi.url)
+    const { runtimeUrl, adminUrl } = env.gateway
+    const forward = async () =>
+      call(env.dispatcher, `${runtimeUrl}/http/orders`, {
+        method: 'POST',
+        token: await newPartnerToken(),
+        body: 'order',
+      })
+    const createRole = (name: string) =>
+      call(env.dispatcher, `${adminUrl}/admin/v1/roles`, { method: 'POST', token: operator, json: { name } })
+    const ready = { status: 200, retryAfter: undefined, body: { status: 'ready' } }
+    assert.deepEqual(await call(env.dispatcher, `${adminUrl}/readyz`), ready)
+    assert.equal((await forward()).status, 200)
+
+    await proxy.cut()
+    assert.deepEqual(await call(env.dispatcher, `${adminUrl}/readyz`), {
+      status: 503,
+      retryAfter: undefined,
+      body: { status: 'unavailable' },
+    })
+    // The token endpoint issues from the in-memory index and the runtime accepts its tokens.
+    for (let n = 0; n < 3; n++) assert.equal((await forward()).status, 200)
+    const refused = await createRole('Custom.DuringOutage')
+    assert.deepEqual(refused, {
+      status: 503,
+      retryAfter: undefined,
+      body: {
+        error: 'store_unavailable',
+        error_description: 'store unavailable',
+        code: 'ERR_STORE_UNAVAILABLE',
+        correlation_id: refused.body?.correlation_id,
+      },
+    })
+    assert.equal((await createRole('Custom.DuringOutage')).body?.code, 'ERR_STORE_UNAVAILABLE')
+    assert.equal((await call(env.dispatcher, `${adminUrl}/readyz`)).status, 503)
+    assert.equal(logged(env, unavailableMessage).length, 1)
+    assert.equal(logged(env, 'store available again').length, 0)
+
+    await proxy.restore()
+    assert.deepEqual(await call(env.dispatcher, `${adminUrl}/readyz`), ready)
+    assert.equal((await createRole('Custom.AfterOutage')).status, 201)
+    assert.equal(logged(env, unavailableMessage).length, 1)
+    assert.equal(logged(env, 'store available again').length, 1)
+    // The failed polls of the change feed were not logged once a second as warnings.
+    assert.deepEqual(
+      env.logs
+        .map((line) => JSON.parse(line) as { level: number; msg: string })
+        .filter((line) => line.level >= 40 && line.msg === 'change feed poll failed; retrying'),
+      [],
+    )
+
+    // The calls made during the outage are recorded once the store is back.
+    await env.gateway.accessLog.flush()
+    closed = true
+    await env.close()
+    const records = await opened.store.queryAccessRecords({ limit: 100, flow: '/orders' })
+    assert.equal(records.items.length, 4)
+    assert.deepEqual(
+      (await opened.store.listRoles()).map((role) => role.name).filter((name) => name.startsWith('Custom.')),
+      ['Custom.AfterOutage'],
+    )
   })
 })
