@@ -12,7 +12,8 @@ import { openStore } from '../../src/store/open-store.ts'
 import { openPostgresDatabase } from '../../src/store/postgres/postgres-database.ts'
 import { setSqliteConnectionHookForTests } from '../../src/store/sqlite/sqlite-database.ts'
 import { capturedLogger } from '../helpers/captured-logger.ts'
-import { postgresAdminUrl } from '../helpers/databases.ts'
+import { postgresAdminUrl, storeBackends } from '../helpers/databases.ts'
+import { startCuttableProxy } from '../helpers/tcp-proxy.ts'
 
 const role = (name: string) => ({ name, description: 'x'.repeat(300), builtIn: false, createdAt: 1 })
 const actor = { actor: 'test', sourceAddress: null }
@@ -128,5 +129,46 @@ describe('store health', () => {
       await sql`select 1`.execute(db)
       await db.destroy()
     }
+  })
+
+  test('PostgreSQL: a connection lost inside a transaction fails with ERR_STORE_UNAVAILABLE, not the failed ROLLBACK', async (t) => {
+    const postgres = storeBackends().find((backend) => backend.name === 'postgres')
+    assert.ok(postgres !== undefined)
+    const opened = await postgres.open()
+    t.after(() => opened.drop())
+    const direct = new URL(opened.url)
+    const proxy = await startCuttableProxy({ host: direct.hostname, port: Number(direct.port || 5432) })
+    t.after(() => proxy.close())
+    const proxied = new URL(opened.url)
+    proxied.hostname = '127.0.0.1'
+    proxied.port = String(proxy.port)
+    const { logger, lines } = capturedLogger()
+    const store = await openStore({ url: proxied.toString(), dataDir: '', poolSize: 1, logger })
+    t.after(() => store.close())
+    await assert.rejects(
+      store.transaction(async (tx) => {
+        await tx.getRole('ESBMessaging.send')
+        await proxy.cut()
+        await tx.createRole(role('Custom.Lost'))
+      }),
+      (error: FlowgateError) => {
+        assert.equal(error.code, 'ERR_STORE_UNAVAILABLE')
+        return true
+      },
+    )
+    assert.equal(await store.health(), 'unavailable')
+    await proxy.restore()
+    assert.equal(await store.health(), 'ok')
+    assert.equal(await opened.store.getRole('Custom.Lost'), undefined)
+    assert.deepEqual(
+      lines().map(({ level, msg }) => ({ level, msg })),
+      [
+        {
+          level: 50,
+          msg: 'store unavailable: changes are refused (503 ERR_STORE_UNAVAILABLE) until it is back; tokens and runtime calls continue from memory',
+        },
+        { level: 40, msg: 'store available again' },
+      ],
+    )
   })
 })

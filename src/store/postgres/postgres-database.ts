@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql } from 'kysely'
+import { type Driver, Kysely, PostgresDialect, type PostgresDialectConfig, PostgresDriver, sql } from 'kysely'
 import pg from 'pg'
 import { FlowgateError } from '../../lib/errors.ts'
 import type { Database } from '../database.ts'
@@ -64,6 +64,31 @@ function classifyError(error: unknown): StoreErrorKind | undefined {
   return undefined
 }
 
+/**
+ * When the connection is lost inside a transaction, the ROLLBACK Kysely then sends fails too ("Client
+ * was closed and is not queryable"), and Kysely throws that instead of the error that says why. The
+ * server has rolled the transaction back with the connection, and Kysely has already marked the
+ * connection for discard, so the original error is the one to report.
+ */
+class OriginalErrorDriver extends PostgresDriver {
+  override async rollbackTransaction(
+    connection: Parameters<PostgresDriver['rollbackTransaction']>[0],
+  ): Promise<void> {
+    await super.rollbackTransaction(connection).catch(() => {})
+  }
+}
+
+class OriginalErrorDialect extends PostgresDialect {
+  readonly #config: PostgresDialectConfig
+  constructor(config: PostgresDialectConfig) {
+    super(config)
+    this.#config = config
+  }
+  override createDriver(): Driver {
+    return new OriginalErrorDriver(this.#config)
+  }
+}
+
 export interface PostgresOptions {
   readonly url: string
   readonly poolSize: number
@@ -101,7 +126,7 @@ export async function openPostgresDatabase(
       cause,
     })
   }
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  const db = new Kysely<Database>({ dialect: new OriginalErrorDialect({ pool }) })
   return {
     db,
     dialect: {
