@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { builtInRoles } from '../../identity/names.ts'
 import { startIdentity } from '../../identity/start-identity.ts'
@@ -6,6 +6,7 @@ import { createLogger } from '../../lib/logger.ts'
 import { resolveTlsMaterial } from '../../lib/tls-material.ts'
 import { loadMasterKey } from '../../secrets/master-key.ts'
 import { resealSecrets } from '../../secrets/reseal-secrets.ts'
+import { ensureDataDirectory } from '../../store/data-directory.ts'
 import { openStore } from '../../store/open-store.ts'
 import { CliError } from '../cli-error.ts'
 import type { CommandSpec } from '../command.ts'
@@ -51,7 +52,7 @@ export const initCommand: CommandSpec = {
     if (!reissue && existsSync(keyPath))
       throw new CliError(`${keyPath} exists already; init writes a new admin key only once`)
     const instanceName = context.string('instance') ?? 'admin'
-    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 })
+    ensureDataDirectory(config.dataDir)
     const tls = await resolveTlsMaterial({ ...config.tls, dataDir: config.dataDir })
     const masterKey = loadMasterKey(config, (path) =>
       io.stderr.write(
