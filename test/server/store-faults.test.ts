@@ -26,6 +26,7 @@ async function partnerAndOperator(env: TestGateway, upstream: string) {
   const partnerKey = await identity.createServiceKey('partner', 'k1', {}, admin)
   const operatorKey = await identity.createServiceKey('ops', 'k1', {}, admin)
   return {
+    partnerKey,
     newPartnerToken: () => clientCredentialsToken(tokenUrl, partnerKey, env.dispatcher),
     operator: await clientCredentialsToken(tokenUrl, operatorKey, env.dispatcher),
   }
@@ -83,7 +84,7 @@ describe('store faults seen through a real gateway', () => {
     t.after(() => (closed ? undefined : env.close()))
     const main = connections[0]
     assert.ok(main !== undefined && connections.length === 1)
-    const { newPartnerToken, operator } = await partnerAndOperator(env, cpi.url)
+    const { partnerKey, newPartnerToken, operator } = await partnerAndOperator(env, cpi.url)
     const { runtimeUrl, adminUrl } = env.gateway
     const forward = async () =>
       call(env.dispatcher, `${runtimeUrl}/http/orders`, {
@@ -192,7 +193,7 @@ describe('store faults seen through a real gateway', () => {
     const env = await startTestGateway({ 'store.url': proxied.toString() })
     let closed = false
     t.after(() => (closed ? undefined : env.close()))
-    const { newPartnerToken, operator } = await partnerAndOperator(env, cpi.url)
+    const { partnerKey, newPartnerToken, operator } = await partnerAndOperator(env, cpi.url)
     const { runtimeUrl, adminUrl } = env.gateway
     const forward = async () =>
       call(env.dispatcher, `${runtimeUrl}/http/orders`, {
@@ -226,6 +227,29 @@ describe('store faults seen through a real gateway', () => {
       },
     })
     assert.equal((await createRole('Custom.DuringOutage')).body?.code, 'ERR_STORE_UNAVAILABLE')
+    // Revoking a token is a change: it must be stored before it is acknowledged.
+    const revocation = await request(`${runtimeUrl}/oauth/revoke`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${encodeURIComponent(partnerKey.oauth.clientid)}:${encodeURIComponent(partnerKey.oauth.clientsecret)}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ token: await newPartnerToken() }).toString(),
+      dispatcher: env.dispatcher,
+    })
+    const revocationBody = (await revocation.body.json()) as Record<string, unknown>
+    assert.deepEqual(
+      { status: revocation.statusCode, body: revocationBody },
+      {
+        status: 503,
+        body: {
+          error: 'store_unavailable',
+          error_description: 'store unavailable',
+          code: 'ERR_STORE_UNAVAILABLE',
+          correlation_id: revocationBody.correlation_id,
+        },
+      },
+    )
     assert.equal((await call(env.dispatcher, `${adminUrl}/readyz`)).status, 503)
     assert.equal(logged(env, unavailableMessage).length, 1)
     assert.equal(logged(env, 'store available again').length, 0)
