@@ -84,7 +84,7 @@ describe('store faults seen through a real gateway', () => {
     t.after(() => (closed ? undefined : env.close()))
     const main = connections[0]
     assert.ok(main !== undefined && connections.length === 1)
-    const { partnerKey, newPartnerToken, operator } = await partnerAndOperator(env, cpi.url)
+    const { newPartnerToken, operator } = await partnerAndOperator(env, cpi.url)
     const { runtimeUrl, adminUrl } = env.gateway
     const forward = async () =>
       call(env.dispatcher, `${runtimeUrl}/http/orders`, {
