@@ -7,7 +7,7 @@
  * touches (a partner's, a flow's) are written once a commit instead of once a batch. Each commit is
  * acknowledged by one message, the highest batch id written — every answer wakes the gateway's
  * event loop. A group the store refuses for its data is written again batch by batch, so only the
- * batch at fault is refused; an unavailable store refuses the whole group. The retention job's
+ * batch at fault is refused; an unavailable or full store refuses the whole group. The retention job's
  * deletes and the admin API's access-record queries run here too, between commits. Nothing here
  * runs on the gateway's event loop.
  */
@@ -71,7 +71,9 @@ async function commit(store: Store, group: readonly Insert[]): Promise<void> {
     reply({ type: 'inserted', upTo: last.id })
     return
   } catch (error) {
-    if (group.length === 1 || (isFlowgateError(error) && error.code === 'ERR_STORE_UNAVAILABLE')) {
+    const storeRefused =
+      isFlowgateError(error) && (error.code === 'ERR_STORE_UNAVAILABLE' || error.code === 'ERR_STORE_FULL')
+    if (group.length === 1 || storeRefused) {
       const serialized = serialize(error)
       for (const insert of group) reply({ type: 'insert-failed', id: insert.id, error: serialized })
       return
