@@ -2,6 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { FlowgateError, isFlowgateError } from '../lib/errors.ts'
 import { renderError } from '../lib/http-error.ts'
 import type { Logger } from '../lib/logger.ts'
+import { isStoreStateError } from '../store/store-health.ts'
 
 interface ValidationIssue {
   readonly keyword: string
@@ -88,7 +89,8 @@ export function sendAdminError(
 export function createErrorHandler(logger: Logger) {
   return (error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
     const failure = toAdminError(error)
-    if (failure.status >= 500) {
+    // A full or unreachable store is logged once by the store, not as an error per refused request.
+    if (failure.status >= 500 && !isStoreStateError(failure)) {
       logger.error({ err: failure, cause: failure.cause, correlationId: request.id }, 'admin request failed')
     } else {
       logger.info(

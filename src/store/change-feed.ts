@@ -1,5 +1,6 @@
 import { isFlowgateError } from '../lib/errors.ts'
 import type { Logger } from '../lib/logger.ts'
+import { isStoreStateError } from './store-health.ts'
 import type { Change, Store } from './types.ts'
 
 export type ChangeListener = (changes: Change[]) => void | Promise<void>
@@ -107,7 +108,7 @@ export function createChangeFeed(
    * comes back, so those failures are only debug lines here.
    */
   function pollFailed(error: unknown): void {
-    if (isFlowgateError(error) && error.code === 'ERR_STORE_UNAVAILABLE') {
+    if (isFlowgateError(error) && isStoreStateError(error)) {
       logger.debug({ err: error }, 'change feed poll failed; retrying')
     } else {
       logger.warn({ err: error }, 'change feed poll failed; retrying')

@@ -7,6 +7,14 @@ import type { Logger } from '../lib/logger.ts'
  */
 export type StoreHealthState = 'ok' | 'full' | 'unavailable'
 
+/**
+ * A failure that is the store's state rather than the request's: the store logs that state once when
+ * it begins and once when it ends, so whoever refuses a request for it need not log an error each time.
+ */
+export function isStoreStateError(error: FlowgateError): boolean {
+  return error.code === 'ERR_STORE_FULL' || error.code === 'ERR_STORE_UNAVAILABLE'
+}
+
 export interface StoreHealth {
   readonly state: StoreHealthState
   /** An operation failed; only ERR_STORE_FULL and ERR_STORE_UNAVAILABLE change the state. */

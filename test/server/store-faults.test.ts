@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, test } from 'node:test'
@@ -130,6 +131,7 @@ describe('store faults seen through a real gateway', () => {
     const { code, message } = line.err as Record<string, unknown>
     assert.deepEqual({ code, message }, { code: 'SQLITE_FULL', message: 'database or disk is full' })
     assert.ok(env.logs.every((line) => !line.includes('cannot rollback')))
+    assert.deepEqual(logged(env, 'admin request failed'), [])
 
     assert.deepEqual(await call(env.dispatcher, `${adminUrl}/readyz`), {
       status: 503,
@@ -253,6 +255,7 @@ describe('store faults seen through a real gateway', () => {
     assert.equal((await call(env.dispatcher, `${adminUrl}/readyz`)).status, 503)
     assert.equal(logged(env, unavailableMessage).length, 1)
     assert.equal(logged(env, 'store available again').length, 0)
+    assert.deepEqual(logged(env, 'admin request failed'), [])
 
     await proxy.restore()
     assert.deepEqual(await call(env.dispatcher, `${adminUrl}/readyz`), ready)
@@ -277,5 +280,98 @@ describe('store faults seen through a real gateway', () => {
       (await opened.store.listRoles()).map((role) => role.name).filter((name) => name.startsWith('Custom.')),
       ['Custom.AfterOutage'],
     )
+  })
+
+  test('disk full on a real file system (a 8 MiB tmpfs, when this runs as root): both connections refused, nothing lost', async (t) => {
+    const mountPoint = mkdtempSync(join(tmpdir(), 'flowgate-tmpfs-'))
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m,mode=0700', 'tmpfs', mountPoint], {
+        stdio: 'ignore',
+      })
+    } catch {
+      rmSync(mountPoint, { recursive: true, force: true })
+      t.skip('cannot mount a tmpfs here (needs root); the max_page_count test covers the same path')
+      return
+    }
+    // Hooks run in the order they were added: the gateway must be closed before the unmount.
+    const cleanups: (() => unknown)[] = []
+    t.after(async () => {
+      for (const cleanup of cleanups.reverse()) await cleanup()
+      execFileSync('umount', [mountPoint])
+      rmSync(mountPoint, { recursive: true, force: true })
+    })
+    const cpi = await startTestSimulator({ auth: 'none' })
+    cleanups.push(() => cpi.close())
+    const dataDir = join(mountPoint, 'data')
+    const env = await startTestGateway({ dataDir })
+    let closed = false
+    cleanups.push(() => (closed ? undefined : env.close()))
+    const { newPartnerToken, operator } = await partnerAndOperator(env, cpi.url)
+    const { runtimeUrl, adminUrl } = env.gateway
+    const forward = async () =>
+      call(env.dispatcher, `${runtimeUrl}/http/orders`, {
+        method: 'POST',
+        token: await newPartnerToken(),
+        body: 'order',
+      })
+    for (let n = 0; n < 10; n++) assert.equal((await forward()).status, 200)
+    await env.gateway.accessLog.flush()
+
+    // Fill the file system to the last block.
+    const filler = join(mountPoint, 'filler')
+    const fd = openSync(filler, 'w')
+    for (const size of [64 * 1024, 512]) {
+      try {
+        for (;;) writeSync(fd, Buffer.alloc(size))
+      } catch (error) {
+        assert.equal((error as NodeJS.ErrnoException).code, 'ENOSPC')
+      }
+    }
+    closeSync(fd)
+
+    const createRole = (n: number) =>
+      call(env.dispatcher, `${adminUrl}/admin/v1/roles`, {
+        method: 'POST',
+        token: operator,
+        json: { name: `Custom.Role${n}`, description: 'a role with a description long enough to fill pages' },
+      })
+    let refused: Awaited<ReturnType<typeof createRole>> | undefined
+    for (let n = 0; n < 200 && refused === undefined; n++) {
+      const answer = await createRole(n)
+      if (answer.status !== 201) refused = answer
+    }
+    assert.deepEqual(refused, {
+      status: 503,
+      retryAfter: '60',
+      body: {
+        error: 'store_full',
+        error_description: 'the store is out of space: changes are not possible now',
+        code: 'ERR_STORE_FULL',
+        correlation_id: refused?.body?.correlation_id,
+      },
+    })
+    assert.equal((await call(env.dispatcher, `${adminUrl}/readyz`)).status, 503)
+    // Calls go on; their records are refused by the full disk too, and wait in memory.
+    for (let n = 0; n < 10; n++) assert.equal((await forward()).status, 200)
+
+    rmSync(filler)
+    assert.equal((await call(env.dispatcher, `${adminUrl}/readyz`)).status, 200)
+    await env.gateway.accessLog.flush()
+    const [full, ...more] = logged(env, fullMessage)
+    assert.ok(full !== undefined && more.length === 0, 'logged once')
+    assert.equal((full.err as { code?: string }).code, 'SQLITE_FULL')
+    assert.equal(logged(env, 'store available again').length, 1)
+    assert.deepEqual(logged(env, 'admin request failed'), [])
+    assert.ok(env.logs.every((line) => !line.includes('cannot rollback')))
+
+    closed = true
+    await env.close()
+    const store = await openStore({ url: '', dataDir })
+    try {
+      assert.equal((await store.queryAccessRecords({ limit: 100, flow: '/orders' })).items.length, 20)
+      assert.equal((await verifyAuditChain(store.iterateAuditEvents())).ok, true)
+    } finally {
+      await store.close()
+    }
   })
 })
