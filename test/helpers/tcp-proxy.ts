@@ -55,3 +55,13 @@ export async function startCuttableProxy(target: { host: string; port: number })
     close: cut,
   }
 }
+
+/** A proxy to the PostgreSQL server of `url`, and the same URL through the proxy. */
+export async function proxyPostgres(url: string): Promise<{ proxy: CuttableProxy; url: string }> {
+  const direct = new URL(url)
+  const proxy = await startCuttableProxy({ host: direct.hostname, port: Number(direct.port || 5432) })
+  const proxied = new URL(url)
+  proxied.hostname = '127.0.0.1'
+  proxied.port = String(proxy.port)
+  return { proxy, url: proxied.toString() }
+}

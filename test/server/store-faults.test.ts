@@ -13,7 +13,7 @@ import { clientCredentialsToken } from '../helpers/client-credentials.ts'
 import { storeBackends } from '../helpers/databases.ts'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { startTestSimulator } from '../helpers/simulator.ts'
-import { startCuttableProxy } from '../helpers/tcp-proxy.ts'
+import { proxyPostgres } from '../helpers/tcp-proxy.ts'
 
 const admin = { actor: 'test', sourceAddress: null }
 
@@ -26,12 +26,47 @@ async function partnerAndOperator(env: TestGateway, upstream: string) {
   const tokenUrl = `${env.gateway.runtimeUrl}/oauth/token`
   const partnerKey = await identity.createServiceKey('partner', 'k1', {}, admin)
   const operatorKey = await identity.createServiceKey('ops', 'k1', {}, admin)
+  const newPartnerToken = () => clientCredentialsToken(tokenUrl, partnerKey, env.dispatcher)
+  const operator = await clientCredentialsToken(tokenUrl, operatorKey, env.dispatcher)
   return {
     partnerKey,
-    newPartnerToken: () => clientCredentialsToken(tokenUrl, partnerKey, env.dispatcher),
-    operator: await clientCredentialsToken(tokenUrl, operatorKey, env.dispatcher),
+    newPartnerToken,
+    /** A partner's call to /orders, with a token just issued. */
+    forward: async () =>
+      call(env.dispatcher, `${env.gateway.runtimeUrl}/http/orders`, {
+        method: 'POST',
+        token: await newPartnerToken(),
+        body: 'order',
+      }),
+    /** A change through the admin API. */
+    createRole: (name: string) =>
+      call(env.dispatcher, `${env.gateway.adminUrl}/admin/v1/roles`, {
+        method: 'POST',
+        token: operator,
+        json: { name, description: 'a role with a description long enough to fill pages' },
+      }),
   }
 }
+
+/** Changes until the first is refused (at most `limit`); how many were created before it. */
+async function untilRefused(createRole: (name: string) => ReturnType<typeof call>, limit: number) {
+  for (let n = 0; n < limit; n++) {
+    const answer = await createRole(`Custom.Role${n}`)
+    if (answer.status !== 201) return { refused: answer, created: n }
+  }
+  assert.fail(`all ${limit} changes were accepted`)
+}
+
+const storeFull = (correlationId: unknown) => ({
+  status: 503,
+  retryAfter: '60',
+  body: {
+    error: 'store_full',
+    error_description: 'the store is out of space: changes are not possible now',
+    code: 'ERR_STORE_FULL',
+    correlation_id: correlationId,
+  },
+})
 
 async function call(
   dispatcher: Dispatcher,
@@ -85,45 +120,17 @@ describe('store faults seen through a real gateway', () => {
     t.after(() => (closed ? undefined : env.close()))
     const main = connections[0]
     assert.ok(main !== undefined && connections.length === 1)
-    const { newPartnerToken, operator } = await partnerAndOperator(env, cpi.url)
-    const { runtimeUrl, adminUrl } = env.gateway
-    const forward = async () =>
-      call(env.dispatcher, `${runtimeUrl}/http/orders`, {
-        method: 'POST',
-        token: await newPartnerToken(),
-        body: 'order',
-      })
+    const { forward, createRole } = await partnerAndOperator(env, cpi.url)
+    const { adminUrl } = env.gateway
     for (let n = 0; n < 5; n++) assert.equal((await forward()).status, 200)
     await env.gateway.accessLog.flush()
 
     // The database may not grow beyond its size now; writes fill what room its pages have left.
     main.exec('pragma max_page_count = 1')
-    const createRole = (n: number) =>
-      call(env.dispatcher, `${adminUrl}/admin/v1/roles`, {
-        method: 'POST',
-        token: operator,
-        json: { name: `Custom.Role${n}`, description: 'a role with a description long enough to fill pages' },
-      })
-    let refused: Awaited<ReturnType<typeof createRole>> | undefined
-    let created = 0
-    for (let n = 0; n < 500 && refused === undefined; n++) {
-      const answer = await createRole(n)
-      if (answer.status === 201) created++
-      else refused = answer
-    }
-    assert.ok(refused !== undefined, 'a write was refused once the database could not grow')
-    assert.deepEqual(refused, {
-      status: 503,
-      retryAfter: '60',
-      body: {
-        error: 'store_full',
-        error_description: 'the store is out of space: changes are not possible now',
-        code: 'ERR_STORE_FULL',
-        correlation_id: refused.body?.correlation_id,
-      },
-    })
-    assert.equal((await createRole(1000)).body?.code, 'ERR_STORE_FULL')
-    assert.equal((await createRole(1001)).body?.code, 'ERR_STORE_FULL')
+    const { refused, created } = await untilRefused(createRole, 500)
+    assert.deepEqual(refused, storeFull(refused.body?.correlation_id))
+    assert.equal((await createRole('Custom.Again1')).body?.code, 'ERR_STORE_FULL')
+    assert.equal((await createRole('Custom.Again2')).body?.code, 'ERR_STORE_FULL')
 
     // Logged once, with SQLite's own error, and not hidden behind a failed ROLLBACK.
     const [line, ...more] = logged(env, fullMessage)
@@ -155,7 +162,7 @@ describe('store faults seen through a real gateway', () => {
       body: { status: 'ready' },
     })
     assert.equal(logged(env, 'store available again').length, 1)
-    assert.equal((await createRole(2000)).status, 201)
+    assert.equal((await createRole('Custom.After')).status, 201)
     assert.equal(logged(env, fullMessage).length, 1)
 
     closed = true
@@ -184,27 +191,15 @@ describe('store faults seen through a real gateway', () => {
     t.after(() => opened.drop())
     // The shared PostgreSQL server must keep running: the gateway reaches it through a proxy that
     // the test cuts (connections reset, new ones refused, as when the server stops) and restores.
-    const direct = new URL(opened.url)
-    const proxy = await startCuttableProxy({ host: direct.hostname, port: Number(direct.port || 5432) })
+    const { proxy, url: proxied } = await proxyPostgres(opened.url)
     t.after(() => proxy.close())
-    const proxied = new URL(opened.url)
-    proxied.hostname = '127.0.0.1'
-    proxied.port = String(proxy.port)
     const cpi = await startTestSimulator({ auth: 'none' })
     t.after(() => cpi.close())
-    const env = await startTestGateway({ 'store.url': proxied.toString() })
+    const env = await startTestGateway({ 'store.url': proxied })
     let closed = false
     t.after(() => (closed ? undefined : env.close()))
-    const { partnerKey, newPartnerToken, operator } = await partnerAndOperator(env, cpi.url)
+    const { partnerKey, newPartnerToken, forward, createRole } = await partnerAndOperator(env, cpi.url)
     const { runtimeUrl, adminUrl } = env.gateway
-    const forward = async () =>
-      call(env.dispatcher, `${runtimeUrl}/http/orders`, {
-        method: 'POST',
-        token: await newPartnerToken(),
-        body: 'order',
-      })
-    const createRole = (name: string) =>
-      call(env.dispatcher, `${adminUrl}/admin/v1/roles`, { method: 'POST', token: operator, json: { name } })
     const ready = { status: 200, retryAfter: undefined, body: { status: 'ready' } }
     assert.deepEqual(await call(env.dispatcher, `${adminUrl}/readyz`), ready)
     assert.equal((await forward()).status, 200)
@@ -306,14 +301,8 @@ describe('store faults seen through a real gateway', () => {
     const env = await startTestGateway({ dataDir })
     let closed = false
     cleanups.push(() => (closed ? undefined : env.close()))
-    const { newPartnerToken, operator } = await partnerAndOperator(env, cpi.url)
-    const { runtimeUrl, adminUrl } = env.gateway
-    const forward = async () =>
-      call(env.dispatcher, `${runtimeUrl}/http/orders`, {
-        method: 'POST',
-        token: await newPartnerToken(),
-        body: 'order',
-      })
+    const { forward, createRole } = await partnerAndOperator(env, cpi.url)
+    const { adminUrl } = env.gateway
     for (let n = 0; n < 10; n++) assert.equal((await forward()).status, 200)
     await env.gateway.accessLog.flush()
 
@@ -329,27 +318,8 @@ describe('store faults seen through a real gateway', () => {
     }
     closeSync(fd)
 
-    const createRole = (n: number) =>
-      call(env.dispatcher, `${adminUrl}/admin/v1/roles`, {
-        method: 'POST',
-        token: operator,
-        json: { name: `Custom.Role${n}`, description: 'a role with a description long enough to fill pages' },
-      })
-    let refused: Awaited<ReturnType<typeof createRole>> | undefined
-    for (let n = 0; n < 200 && refused === undefined; n++) {
-      const answer = await createRole(n)
-      if (answer.status !== 201) refused = answer
-    }
-    assert.deepEqual(refused, {
-      status: 503,
-      retryAfter: '60',
-      body: {
-        error: 'store_full',
-        error_description: 'the store is out of space: changes are not possible now',
-        code: 'ERR_STORE_FULL',
-        correlation_id: refused?.body?.correlation_id,
-      },
-    })
+    const { refused } = await untilRefused(createRole, 200)
+    assert.deepEqual(refused, storeFull(refused.body?.correlation_id))
     assert.equal((await call(env.dispatcher, `${adminUrl}/readyz`)).status, 503)
     // Calls go on; their records are refused by the full disk too, and wait in memory.
     for (let n = 0; n < 10; n++) assert.equal((await forward()).status, 200)

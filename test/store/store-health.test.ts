@@ -13,7 +13,7 @@ import { openPostgresDatabase } from '../../src/store/postgres/postgres-database
 import { setSqliteConnectionHookForTests } from '../../src/store/sqlite/sqlite-database.ts'
 import { capturedLogger } from '../helpers/captured-logger.ts'
 import { postgresAdminUrl, storeBackends } from '../helpers/databases.ts'
-import { startCuttableProxy } from '../helpers/tcp-proxy.ts'
+import { proxyPostgres } from '../helpers/tcp-proxy.ts'
 
 const role = (name: string) => ({ name, description: 'x'.repeat(300), builtIn: false, createdAt: 1 })
 const actor = { actor: 'test', sourceAddress: null }
@@ -136,14 +136,10 @@ describe('store health', () => {
     assert.ok(postgres !== undefined)
     const opened = await postgres.open()
     t.after(() => opened.drop())
-    const direct = new URL(opened.url)
-    const proxy = await startCuttableProxy({ host: direct.hostname, port: Number(direct.port || 5432) })
+    const { proxy, url: proxied } = await proxyPostgres(opened.url)
     t.after(() => proxy.close())
-    const proxied = new URL(opened.url)
-    proxied.hostname = '127.0.0.1'
-    proxied.port = String(proxy.port)
     const { logger, lines } = capturedLogger()
-    const store = await openStore({ url: proxied.toString(), dataDir: '', poolSize: 1, logger })
+    const store = await openStore({ url: proxied, dataDir: '', poolSize: 1, logger })
     t.after(() => store.close())
     await assert.rejects(
       store.transaction(async (tx) => {
