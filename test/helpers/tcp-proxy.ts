@@ -1,5 +1,6 @@
 import { once } from 'node:events'
 import { connect, createServer, type Socket } from 'node:net'
+import { type OpenedBackend, storeBackends } from './databases.ts'
 
 export interface CuttableProxy {
   /** Where clients connect: 127.0.0.1 and this port. */
@@ -56,12 +57,22 @@ export async function startCuttableProxy(target: { host: string; port: number })
   }
 }
 
-/** A proxy to the PostgreSQL server of `url`, and the same URL through the proxy. */
-export async function proxyPostgres(url: string): Promise<{ proxy: CuttableProxy; url: string }> {
-  const direct = new URL(url)
+/**
+ * A fresh PostgreSQL test database (dropped after the test), a proxy to its server, and the
+ * database's URL through the proxy.
+ */
+export async function proxiedPostgres(t: {
+  after: (fn: () => unknown) => void
+}): Promise<{ opened: OpenedBackend; proxy: CuttableProxy; url: string }> {
+  const postgres = storeBackends().find((backend) => backend.name === 'postgres')
+  if (postgres === undefined) throw new Error('no PostgreSQL backend')
+  const opened = await postgres.open()
+  t.after(() => opened.drop())
+  const direct = new URL(opened.url)
   const proxy = await startCuttableProxy({ host: direct.hostname, port: Number(direct.port || 5432) })
-  const proxied = new URL(url)
+  t.after(() => proxy.close())
+  const proxied = new URL(opened.url)
   proxied.hostname = '127.0.0.1'
   proxied.port = String(proxy.port)
-  return { proxy, url: proxied.toString() }
+  return { opened, proxy, url: proxied.toString() }
 }

@@ -10,10 +10,9 @@ import { verifyAuditChain } from '../../src/audit/chain.ts'
 import { openStore } from '../../src/store/open-store.ts'
 import { setSqliteConnectionHookForTests } from '../../src/store/sqlite/sqlite-database.ts'
 import { clientCredentialsToken } from '../helpers/client-credentials.ts'
-import { storeBackends } from '../helpers/databases.ts'
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts'
 import { startTestSimulator } from '../helpers/simulator.ts'
-import { proxyPostgres } from '../helpers/tcp-proxy.ts'
+import { proxiedPostgres } from '../helpers/tcp-proxy.ts'
 
 const admin = { actor: 'test', sourceAddress: null }
 
@@ -185,14 +184,9 @@ describe('store faults seen through a real gateway', () => {
   })
 
   test('store down (PostgreSQL): readiness false, changes 503, tokens and calls go on, one log line each way', async (t) => {
-    const postgres = storeBackends().find((backend) => backend.name === 'postgres')
-    assert.ok(postgres !== undefined)
-    const opened = await postgres.open()
-    t.after(() => opened.drop())
     // The shared PostgreSQL server must keep running: the gateway reaches it through a proxy that
     // the test cuts (connections reset, new ones refused, as when the server stops) and restores.
-    const { proxy, url: proxied } = await proxyPostgres(opened.url)
-    t.after(() => proxy.close())
+    const { opened, proxy, url: proxied } = await proxiedPostgres(t)
     const cpi = await startTestSimulator({ auth: 'none' })
     t.after(() => cpi.close())
     const env = await startTestGateway({ 'store.url': proxied })

@@ -12,8 +12,8 @@ import { openStore } from '../../src/store/open-store.ts'
 import { openPostgresDatabase } from '../../src/store/postgres/postgres-database.ts'
 import { setSqliteConnectionHookForTests } from '../../src/store/sqlite/sqlite-database.ts'
 import { capturedLogger } from '../helpers/captured-logger.ts'
-import { postgresAdminUrl, storeBackends } from '../helpers/databases.ts'
-import { proxyPostgres } from '../helpers/tcp-proxy.ts'
+import { postgresAdminUrl } from '../helpers/databases.ts'
+import { proxiedPostgres } from '../helpers/tcp-proxy.ts'
 
 const role = (name: string) => ({ name, description: 'x'.repeat(300), builtIn: false, createdAt: 1 })
 const actor = { actor: 'test', sourceAddress: null }
@@ -132,12 +132,7 @@ describe('store health', () => {
   })
 
   test('PostgreSQL: a connection lost inside a transaction fails with ERR_STORE_UNAVAILABLE, not the failed ROLLBACK', async (t) => {
-    const postgres = storeBackends().find((backend) => backend.name === 'postgres')
-    assert.ok(postgres !== undefined)
-    const opened = await postgres.open()
-    t.after(() => opened.drop())
-    const { proxy, url: proxied } = await proxyPostgres(opened.url)
-    t.after(() => proxy.close())
+    const { opened, proxy, url: proxied } = await proxiedPostgres(t)
     const { logger, lines } = capturedLogger()
     const store = await openStore({ url: proxied, dataDir: '', poolSize: 1, logger })
     t.after(() => store.close())
