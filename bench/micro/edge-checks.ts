@@ -73,7 +73,7 @@ const cases: Record<string, () => void> = {
     if (queryTokenRefusal((req.url as string).slice(12), undefined) !== null) throw new Error('refused')
   },
   upstreamRequestHeaders: () => {
-    sink += upstreamRequestHeaders(freshRequest(), ctx, caller, null, 'flowgate.example.com').length
+    sink += upstreamRequestHeaders(freshRequest(), ctx, caller, null, 'flowgate.example.com', null).length
   },
 }
 

@@ -98,6 +98,7 @@ function fillerFlow(index: number, upstream: string, now: number): Flow {
     maxBodyBytes: 10 * 2 ** 20,
     timeoutMs: 60_000,
     connection: null,
+    requestHeaders: { mode: 'deny-list' },
     createdAt: now,
     updatedAt: now,
   }

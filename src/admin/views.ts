@@ -59,6 +59,10 @@ export function flowView(flow: Flow): FlowView {
   return {
     ...flow,
     methods: [...flow.methods],
+    requestHeaders:
+      flow.requestHeaders.mode === 'allow-list'
+        ? { mode: 'allow-list', allow: [...flow.requestHeaders.allow] }
+        : flow.requestHeaders,
     createdAt: iso(flow.createdAt),
     updatedAt: iso(flow.updatedAt),
   }

@@ -39,6 +39,7 @@ export async function exportDocument(ops: StoreOperations): Promise<ExportedDocu
       maxBodyBytes: flow.maxBodyBytes,
       timeoutMs: flow.timeoutMs,
       connection: flow.connection,
+      requestHeaders: flow.requestHeaders,
     }))
   const instances: InstanceInput[] = [...state.instances].sort(byName).map((instance) => ({
     name: instance.name,

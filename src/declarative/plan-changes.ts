@@ -8,7 +8,7 @@ import { parseInstanceParameters, toSapInstanceParameters } from '../identity/in
 import { checkNewRoleName } from '../identity/names.ts'
 import { FlowgateError } from '../lib/errors.ts'
 import type { ConnectionInput } from '../model/connection.ts'
-import type { FlowDefinition } from '../model/flow.ts'
+import type { FlowDefinition, RequestHeaderPolicy } from '../model/flow.ts'
 import type {
   Flow,
   Instance,
@@ -177,6 +177,12 @@ function connectionChanges(
   return fields
 }
 
+/** The allow-list is a set: its order is not a change. */
+function sameRequestHeaders(wanted: RequestHeaderPolicy, stored: RequestHeaderPolicy): boolean {
+  if (wanted.mode === 'allow-list' && stored.mode === 'allow-list') return sameSet(wanted.allow, stored.allow)
+  return wanted.mode === stored.mode
+}
+
 function flowChanges(definition: FlowDefinition, current: Flow): string[] {
   const fields: string[] = []
   if (definition.upstream !== current.upstream) fields.push('upstream')
@@ -186,6 +192,7 @@ function flowChanges(definition: FlowDefinition, current: Flow): string[] {
   if (definition.maxBodyBytes !== current.maxBodyBytes) fields.push('maxBodyBytes')
   if (definition.timeoutMs !== current.timeoutMs) fields.push('timeoutMs')
   if (definition.connection !== current.connection) fields.push('connection')
+  if (!sameRequestHeaders(definition.requestHeaders, current.requestHeaders)) fields.push('requestHeaders')
   return fields
 }
 

@@ -4,6 +4,29 @@ import { closed, type Frozen, nullable, time } from './schema.ts'
 
 export const knownMethods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 
+/** At most this many names in an allow-list: a policy an administrator can still read. */
+export const maxAllowedRequestHeaders = 64
+
+/**
+ * Which client request headers reach the iFlow (docs/runtime.md, "Header rules"). `deny-list`:
+ * every header but the ones Flowgate drops; `allow-list`: only the headers named in `allow`, and
+ * never one Flowgate drops or sets itself.
+ */
+export const requestHeaderPolicySchema = Type.Union(
+  [
+    closed({ mode: Type.Literal('deny-list') }),
+    closed({
+      mode: Type.Literal('allow-list'),
+      allow: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
+        maxItems: maxAllowedRequestHeaders,
+        description: 'Header names (case-insensitive, stored lower-case) that reach the iFlow.',
+      }),
+    }),
+  ],
+  { description: 'Client request headers that reach the iFlow; default `{mode: deny-list}`.' },
+)
+export type RequestHeaderPolicy = Frozen<Static<typeof requestHeaderPolicySchema>>
+
 /** What may change on a flow; everything but `upstream` has a default (src/flows/flow-input.ts). */
 const flowFields = {
   upstream: Type.String({ minLength: 1, maxLength: 2048 }),
@@ -16,6 +39,7 @@ const flowFields = {
   maxBodyBytes: Type.Integer({ minimum: 0 }),
   timeoutMs: Type.Integer({ minimum: 100 }),
   connection: nullable(Type.String({ maxLength: 64 })),
+  requestHeaders: requestHeaderPolicySchema,
 }
 
 /**
@@ -44,6 +68,7 @@ const definitionFields = {
   maxBodyBytes: Type.Integer(),
   timeoutMs: Type.Integer(),
   connection: nullable(Type.String(), { description: 'Upstream connection name; null: none.' }),
+  requestHeaders: requestHeaderPolicySchema,
 }
 
 const flowDefinitionSchema = closed(definitionFields)

@@ -328,6 +328,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
             callerOf(this.state, this.principal as Principal),
             authorization,
             this.state.forwardedHost,
+            route.allowedHeaders,
           ),
           body: body as Dispatcher.DispatchOptions['body'],
           headersTimeout: route.flow.timeoutMs,

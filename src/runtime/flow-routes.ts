@@ -9,6 +9,7 @@ import type { Logger } from '../lib/logger.ts'
 import type { SecretBox } from '../secrets/master-key.ts'
 import type { ChangeFeed } from '../store/change-feed.ts'
 import type { Flow, Store, UpstreamConnection } from '../store/types.ts'
+import { allowedRequestHeaders } from './headers.ts'
 import { methodNotAllowed } from './refusals.ts'
 import { createRouteTable, type RouteTable } from './route-table.ts'
 import { connectionVersion, createUpstreamAuth } from './upstream-auth/create-upstream-auth.ts'
@@ -20,6 +21,8 @@ export interface Route {
   readonly address: string
   readonly flow: Flow
   readonly methods: ReadonlySet<string>
+  /** The flow's allow-list, compiled once; null under the deny-list. */
+  readonly allowedHeaders: ReadonlySet<string> | null
   readonly methodNotAllowed: FlowgateError
   /** Upstream URL path; for wildcards without its trailing slash, so the remainder appends cleanly. */
   readonly upstreamPath: string
@@ -120,6 +123,7 @@ export function createFlowRoutes(deps: FlowRoutesDeps): FlowRoutes {
       address: flow.address,
       flow,
       methods: new Set(flow.methods),
+      allowedHeaders: allowedRequestHeaders(flow.requestHeaders),
       methodNotAllowed: methodNotAllowed(flow.methods),
       upstreamPath: wildcard && upstreamPath.endsWith('/') ? upstreamPath.slice(0, -1) : upstreamPath,
       wildcard,

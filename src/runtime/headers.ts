@@ -1,80 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http'
+import { hopByHopHeaders, isDroppedRequestHeader } from '../flows/request-header-names.ts'
 import type { RequestContext } from '../lib/request-context.ts'
+import type { RequestHeaderPolicy } from '../model/flow.ts'
 
-/** RFC 9110 §7.6.1 hop-by-hop headers, plus the legacy ones proxies still meet. */
-const hopByHop = [
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]
-
-/**
- * The default request-header deny-list: headers an iFlow, or a framework or server in front of it,
- * may take as a fact about the call although any client can send them. They are stripped, not
- * refused, so clients that send them out of habit keep working; the iFlow sees only what Flowgate
- * vouches for (docs/runtime.md, "Header rules").
- */
-export const deniedRequestHeaders: readonly string[] = [
-  // Method override: the iFlow sees only the method Flowgate authorised.
-  'x-http-method-override',
-  'x-http-method',
-  'x-method-override',
-  // Caller identity: Flowgate's own X-Flowgate-* headers say who calls.
-  'x-real-ip',
-  'x-client-ip',
-  'true-client-ip',
-  'x-client-id',
-  'x-user',
-  'x-remote-user',
-  'x-forwarded-user',
-  // Routing: the upstream URL is the flow's, never the client's.
-  'x-original-url',
-  'x-original-uri',
-  'x-rewrite-url',
-  'x-forwarded-prefix',
-  'x-forwarded-port',
-  'x-forwarded-server',
-  'x-forwarded-scheme',
-  // Client certificates: Flowgate terminates TLS, so a certificate in a header proves nothing.
-  'x-ssl-client-cert',
-  'x-ssl-client-verify',
-  'x-ssl-client-s-dn',
-  'x-ssl-client-i-dn',
-  'x-client-cert',
-  'client-cert',
-  'client-cert-chain',
-  'ssl-client-cert',
-  'x-forwarded-client-cert',
-]
-
-/**
- * Client headers that never reach the iFlow: hop-by-hop, the destination (`host`), the client's
- * own credentials and CSRF token, `expect` (answered by the listener), everything Flowgate sets
- * itself and the deny-list. `x-flowgate-*` is dropped by prefix.
- */
-const droppedRequestHeaders = new Set([
-  ...hopByHop,
-  ...deniedRequestHeaders,
-  'host',
-  'authorization',
-  'cookie',
-  'x-csrf-token',
-  'expect',
-  'x-correlation-id',
-  'x-forwarded-for',
-  'x-forwarded-proto',
-  'x-forwarded-host',
-  'forwarded',
-  'traceparent',
-  'tracestate',
-])
+export { deniedRequestHeaders } from '../flows/request-header-names.ts'
 
 /**
  * Upstream headers that never reach the client: hop-by-hop, cookies (the client's are never sent
@@ -82,41 +12,12 @@ const droppedRequestHeaders = new Set([
  * Flowgate's), the correlation id (Flowgate returns its own) and transport policy (the listener's).
  */
 const droppedResponseHeaders = new Set([
-  ...hopByHop,
+  ...hopByHopHeaders,
   'set-cookie',
   'x-csrf-token',
   'x-correlation-id',
   'strict-transport-security',
 ])
-
-const identityPrefix = 'x-flowgate-'
-
-/** Every spelling of `name` with some of its dashes written as underscores, the name itself excluded. */
-function underscoreSpellings(name: string): string[] {
-  const parts = name.split('-')
-  let spellings = [parts[0] as string]
-  for (const part of parts.slice(1))
-    spellings = spellings.flatMap((head) => [`${head}-${part}`, `${head}_${part}`])
-  return spellings.filter((spelling) => spelling !== name)
-}
-
-/**
- * Names that, spelled with `_` for `-` (`X_Forwarded_For`), are dropped too: some servers and CGI
- * gateways fold underscores into dashes and would take them for the real header. Other underscore
- * names pass: CPI's own headers are spelled that way (`SAP_ApplicationID`, `SAP_Sender`). Every
- * spelling is in the one Set, so the filter stays one lookup per header, with no folding per request.
- */
-for (const name of [...droppedRequestHeaders, 'content-length', 'content-type']) {
-  for (const spelling of underscoreSpellings(name)) droppedRequestHeaders.add(spelling)
-}
-
-/** `x-flowgate-*`, also spelled `x_flowgate_*`, `x-flowgate_*` or `x_flowgate-*`. */
-function isIdentityName(lower: string): boolean {
-  if (lower.length <= identityPrefix.length || lower.charCodeAt(0) !== 120 /* x */) return false
-  const first = lower.charCodeAt(1)
-  const second = lower.charCodeAt(10)
-  return (first === 45 || first === 95) && (second === 45 || second === 95) && lower.startsWith('flowgate', 2)
-}
 
 /** Lower-cased names listed in a `Connection` header, or null when it names nothing beyond keep-alive/close. */
 function connectionNamed(value: string | string[] | undefined): Set<string> | null {
@@ -211,8 +112,19 @@ export interface CallerIdentity {
 }
 
 /**
+ * The client headers a flow's policy lets through beyond the default filter, compiled once when the
+ * route table is built: null for the deny-list (every header the filter keeps), else the allow-list's
+ * names plus `content-length`, which frames the body.
+ */
+export function allowedRequestHeaders(policy: RequestHeaderPolicy): ReadonlySet<string> | null {
+  return policy.mode === 'allow-list' ? new Set([...policy.allow, 'content-length']) : null
+}
+
+/**
  * The header list sent upstream, as a flat `[name, value, …]` array built in one pass over the
- * client's raw headers. `authorization` is the upstream connection's credential (or null).
+ * client's raw headers. `allowed` is the flow's compiled allow-list (`allowedRequestHeaders`), null
+ * under the deny-list; the default filter applies either way. `authorization` is the upstream
+ * connection's credential (or null).
  */
 export function upstreamRequestHeaders(
   req: IncomingMessage,
@@ -220,6 +132,7 @@ export function upstreamRequestHeaders(
   caller: CallerIdentity,
   authorization: string | null,
   forwardedHost: string,
+  allowed: ReadonlySet<string> | null,
 ): string[] {
   const raw = req.rawHeaders
   const named = connectionNamed(req.headers.connection)
@@ -227,7 +140,7 @@ export function upstreamRequestHeaders(
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string
     const lower = name.toLowerCase()
-    if (droppedRequestHeaders.has(lower) || isIdentityName(lower)) continue
+    if (isDroppedRequestHeader(lower) || (allowed !== null && !allowed.has(lower))) continue
     if (named?.has(lower)) continue
     out.push(name, raw[i + 1] as string)
   }

@@ -75,6 +75,8 @@ export interface FlowsTable {
   max_body_bytes: number
   timeout_ms: number
   connection: string | null
+  /** The flow's `RequestHeaderPolicy` as JSON. */
+  request_headers: string
   created_at: number
   updated_at: number
 }

@@ -1,3 +1,4 @@
+import type { RequestHeaderPolicy } from '../model/flow.ts'
 import type {
   AuditEventsTable,
   ConnectionsTable,
@@ -145,6 +146,7 @@ export function flowFromRow(row: FlowsTable): Flow {
     maxBodyBytes: row.max_body_bytes,
     timeoutMs: row.timeout_ms,
     connection: row.connection,
+    requestHeaders: JSON.parse(row.request_headers) as RequestHeaderPolicy,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   }
@@ -161,6 +163,7 @@ export function flowToRow(flow: Flow, boolean: (value: boolean) => boolean | num
     max_body_bytes: flow.maxBodyBytes,
     timeout_ms: flow.timeoutMs,
     connection: flow.connection,
+    request_headers: JSON.stringify(flow.requestHeaders),
     created_at: flow.createdAt,
     updated_at: flow.updatedAt,
   }

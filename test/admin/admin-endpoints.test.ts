@@ -326,6 +326,7 @@ describe('admin API endpoints', () => {
       maxBodyBytes: 10485760,
       timeoutMs: 60000,
       connection: 'cpi-basic',
+      requestHeaders: { mode: 'deny-list' },
       createdAt: frozenIso,
       updatedAt: frozenIso,
     }

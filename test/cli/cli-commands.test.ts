@@ -152,6 +152,7 @@ describe('flowgate CLI administrative commands', () => {
       maxBodyBytes: 10485760,
       timeoutMs: 60000,
       connection: null,
+      requestHeaders: { mode: 'deny-list' },
       createdAt: frozenIso,
       updatedAt: frozenIso,
     })

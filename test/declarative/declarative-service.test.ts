@@ -170,6 +170,7 @@ for (const backendFactory of storeBackends()) {
           maxBodyBytes: config.upstream.defaultMaxBodyBytes,
           timeoutMs: config.upstream.defaultTimeoutMs,
           connection: 'cpi',
+          requestHeaders: { mode: 'deny-list' },
           createdAt: t0,
           updatedAt: t0,
         },
@@ -238,6 +239,7 @@ for (const backendFactory of storeBackends()) {
             maxBodyBytes: config.upstream.defaultMaxBodyBytes,
             timeoutMs: config.upstream.defaultTimeoutMs,
             connection: 'cpi',
+            requestHeaders: { mode: 'deny-list' },
           },
         ],
         instances: [

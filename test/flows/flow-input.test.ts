@@ -116,6 +116,7 @@ describe('validateFlowInput', () => {
         maxBodyBytes: 10_485_760,
         timeoutMs: 60_000,
         connection: null,
+        requestHeaders: { mode: 'deny-list' },
       },
     )
   })
@@ -132,6 +133,7 @@ describe('validateFlowInput', () => {
           maxBodyBytes: 0,
           timeoutMs: 100,
           connection: 'cpi-prod',
+          requestHeaders: { mode: 'allow-list', allow: ['SAP_ApplicationID', 'Content-Type'] },
         },
         config,
       ),
@@ -144,6 +146,86 @@ describe('validateFlowInput', () => {
         maxBodyBytes: 0,
         timeoutMs: 100,
         connection: 'cpi-prod',
+        requestHeaders: { mode: 'allow-list', allow: ['sap_applicationid', 'content-type'] },
+      },
+    )
+  })
+
+  test('a request-header allow-list names each header once, and never one Flowgate controls', () => {
+    const base = { address: '/orders', upstream: 'https://cpi.example.com/x' }
+    const allowing = (allow: unknown) => ({ ...base, requestHeaders: { mode: 'allow-list', allow } })
+    const controlled = (name: string) =>
+      `invalid flow: requestHeaders.allow: ${name} is always handled by Flowgate and cannot be allowed (docs/runtime.md, "Header rules")`
+    const cases: [Record<string, unknown>, string][] = [
+      [
+        { ...base, requestHeaders: 'allow-list' },
+        'invalid flow: requestHeaders must be an object with a mode',
+      ],
+      [
+        { ...base, requestHeaders: { mode: 'open' } },
+        'invalid flow: requestHeaders.mode must be deny-list or allow-list',
+      ],
+      [
+        { ...base, requestHeaders: { mode: 'deny-list', allow: [] } },
+        'invalid flow: requestHeaders in deny-list mode takes no other property',
+      ],
+      [
+        { ...base, requestHeaders: { mode: 'allow-list', allow: [], deny: [] } },
+        'invalid flow: requestHeaders in allow-list mode takes only mode and allow',
+      ],
+      [
+        { ...base, requestHeaders: { mode: 'allow-list' } },
+        'invalid flow: requestHeaders.allow must be an array of header names',
+      ],
+      [allowing(['x a']), 'invalid flow: requestHeaders.allow: "x a" is not a header name'],
+      [allowing(['']), 'invalid flow: requestHeaders.allow: "" is not a header name'],
+      [allowing([7]), 'invalid flow: requestHeaders.allow: 7 is not a header name'],
+      [allowing(['x:y']), 'invalid flow: requestHeaders.allow: "x:y" is not a header name'],
+      [
+        allowing(['x'.repeat(129)]),
+        `invalid flow: requestHeaders.allow: "${'x'.repeat(129)}" is not a header name`,
+      ],
+      [allowing(['X-Custom', 'x-custom']), 'invalid flow: requestHeaders.allow names x-custom twice'],
+      [
+        allowing(Array.from({ length: 65 }, (_, i) => `x-h${i}`)),
+        'invalid flow: requestHeaders.allow names at most 64 headers',
+      ],
+    ]
+    for (const name of [
+      'Host',
+      'Content-Length',
+      'Authorization',
+      'Connection',
+      'Transfer-Encoding',
+      'Cookie',
+      'X-CSRF-Token',
+      'X-Flowgate-Client-Id',
+      'X_Flowgate_Roles',
+      'X-Correlation-Id',
+      'Traceparent',
+      'X-Forwarded-For',
+      'Forwarded',
+      'X-HTTP-Method-Override',
+      'X_Real_IP',
+      'X-Forwarded-Client-Cert',
+    ]) {
+      cases.push([allowing([name]), controlled(name.toLowerCase())])
+    }
+    for (const [input, message] of cases) {
+      assert.equal(
+        validationError(() => validateFlowInput(input, config)),
+        message,
+        JSON.stringify(input),
+      )
+    }
+    assert.deepEqual(validateFlowInput(allowing([]), config).requestHeaders, {
+      mode: 'allow-list',
+      allow: [],
+    })
+    assert.deepEqual(
+      validateFlowInput({ ...base, requestHeaders: { mode: 'deny-list' } }, config).requestHeaders,
+      {
+        mode: 'deny-list',
       },
     )
   })

@@ -72,6 +72,7 @@ for (const backend of storeBackends()) {
         maxBodyBytes: 10_485_760,
         timeoutMs: 60_000,
         connection: null,
+        requestHeaders: { mode: 'deny-list' },
         createdAt: time,
         updatedAt: time,
       })

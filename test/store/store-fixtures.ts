@@ -73,6 +73,7 @@ export function flow(overrides: Partial<Flow> = {}): Flow {
     maxBodyBytes: 10_485_760,
     timeoutMs: 60_000,
     connection: null,
+    requestHeaders: { mode: 'deny-list' },
     createdAt: frozen,
     updatedAt: frozen,
     ...overrides,

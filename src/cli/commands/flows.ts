@@ -25,6 +25,32 @@ const flowOptions: Readonly<Record<string, OptionSpec>> = {
   'no-connection': { type: 'boolean', help: 'update: forward without an upstream connection' },
   'max-body-bytes': { type: 'string', value: 'N', help: 'Largest request body accepted' },
   'timeout-ms': { type: 'string', value: 'N', help: 'How long to wait for the upstream' },
+  'header-mode': {
+    type: 'string',
+    value: 'MODE',
+    help: 'Client request headers that reach the iFlow: deny-list (default) or allow-list',
+  },
+  'allow-header': {
+    type: 'string',
+    multiple: true,
+    value: 'NAME',
+    help: 'allow-list mode: a header that reaches the iFlow (repeatable; replaces the list)',
+  },
+}
+
+/** `--header-mode` and `--allow-header` as the flow's `requestHeaders`, or undefined when neither is given. */
+function requestHeadersOf(context: CommandContext): Record<string, unknown> | undefined {
+  const mode = context.string('header-mode')
+  const given = context.options['allow-header']
+  const allow = Array.isArray(given) ? given.map(String) : typeof given === 'string' ? [given] : []
+  if (mode === undefined && allow.length === 0) return undefined
+  if (mode === 'deny-list') {
+    if (allow.length > 0) throw usageError('--allow-header needs --header-mode allow-list')
+    return { mode }
+  }
+  if (mode !== undefined && mode !== 'allow-list')
+    throw usageError('--header-mode must be deny-list or allow-list')
+  return { mode: 'allow-list', allow }
 }
 
 function integer(context: CommandContext, option: string): number | undefined {
@@ -56,6 +82,8 @@ function flowBody(context: CommandContext): Record<string, unknown> {
   if (maxBodyBytes !== undefined) body.maxBodyBytes = maxBodyBytes
   const timeoutMs = integer(context, 'timeout-ms')
   if (timeoutMs !== undefined) body.timeoutMs = timeoutMs
+  const requestHeaders = requestHeadersOf(context)
+  if (requestHeaders !== undefined) body.requestHeaders = requestHeaders
   return body
 }
 

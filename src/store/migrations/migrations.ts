@@ -3,6 +3,7 @@ import { initialSchema } from './0001-initial.ts'
 import { accessRecordBlocks } from './0002-access-record-blocks.ts'
 import { accessRecordBlocksFirstTime } from './0003-access-record-blocks-first-time.ts'
 import { accessRecordRows } from './0004-access-record-rows.ts'
+import { flowRequestHeaders } from './0005-flow-request-headers.ts'
 
 /**
  * Every schema version, in order. Names sort lexically (Kysely applies them in name order) and are
@@ -15,6 +16,7 @@ export function migrationProvider(dialect: 'sqlite' | 'postgres'): MigrationProv
     '0002-access-record-blocks': accessRecordBlocks(dialect),
     '0003-access-record-blocks-first-time': accessRecordBlocksFirstTime,
     '0004-access-record-rows': accessRecordRows(dialect),
+    '0005-flow-request-headers': flowRequestHeaders,
   }
   return { getMigrations: async () => migrations }
 }
