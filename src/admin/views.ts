@@ -60,9 +60,9 @@ export function flowView(flow: Flow): FlowView {
     ...flow,
     methods: [...flow.methods],
     requestHeaders:
-      flow.requestHeaders.mode === 'allow-list'
-        ? { mode: 'allow-list', allow: [...flow.requestHeaders.allow] }
-        : flow.requestHeaders,
+      flow.requestHeaders.allow === undefined
+        ? { mode: flow.requestHeaders.mode }
+        : { mode: flow.requestHeaders.mode, allow: [...flow.requestHeaders.allow] },
     createdAt: iso(flow.createdAt),
     updatedAt: iso(flow.updatedAt),
   }

@@ -179,7 +179,8 @@ function connectionChanges(
 
 /** The allow-list is a set: its order is not a change. */
 function sameRequestHeaders(wanted: RequestHeaderPolicy, stored: RequestHeaderPolicy): boolean {
-  if (wanted.mode === 'allow-list' && stored.mode === 'allow-list') return sameSet(wanted.allow, stored.allow)
+  if (wanted.mode === 'allow-list' && stored.mode === 'allow-list')
+    return sameSet(wanted.allow ?? [], stored.allow ?? [])
   return wanted.mode === stored.mode
 }
 

@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox'
 import { roleName } from './names.ts'
-import { closed, type Frozen, nullable, time } from './schema.ts'
+import { closed, type Frozen, nullable, stringEnum, time } from './schema.ts'
 
 export const knownMethods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const
 
@@ -10,20 +10,22 @@ export const maxAllowedRequestHeaders = 64
 /**
  * Which client request headers reach the iFlow (docs/runtime.md, "Header rules"). `deny-list`:
  * every header but the ones Flowgate drops; `allow-list`: only the headers named in `allow`, and
- * never one Flowgate drops or sets itself.
+ * never one Flowgate drops or sets itself. One object rather than a union of two, so that a bad
+ * value gets an error that names the property at fault; `allow` belongs to the allow-list only
+ * (src/flows/flow-input.ts).
  */
-export const requestHeaderPolicySchema = Type.Union(
-  [
-    closed({ mode: Type.Literal('deny-list') }),
-    closed({
-      mode: Type.Literal('allow-list'),
-      allow: Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
+export const requestHeaderPolicySchema = closed(
+  {
+    mode: stringEnum(['deny-list', 'allow-list'] as const),
+    allow: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 128 }), {
         maxItems: maxAllowedRequestHeaders,
-        description: 'Header names (case-insensitive, stored lower-case) that reach the iFlow.',
+        description:
+          'allow-list mode: header names (case-insensitive, stored lower-case) that reach the iFlow.',
       }),
-    }),
-  ],
-  { description: 'Client request headers that reach the iFlow; default `{mode: deny-list}`.' },
+    ),
+  },
+  { description: 'Client request headers that reach the iFlow; default `{"mode": "deny-list"}`.' },
 )
 export type RequestHeaderPolicy = Frozen<Static<typeof requestHeaderPolicySchema>>
 

@@ -117,7 +117,7 @@ export interface CallerIdentity {
  * names plus `content-length`, which frames the body.
  */
 export function allowedRequestHeaders(policy: RequestHeaderPolicy): ReadonlySet<string> | null {
-  return policy.mode === 'allow-list' ? new Set([...policy.allow, 'content-length']) : null
+  return policy.mode === 'allow-list' ? new Set([...(policy.allow ?? []), 'content-length']) : null
 }
 
 /**

@@ -365,6 +365,111 @@ describe('admin API endpoints', () => {
     assertNoContent(await call('DELETE', '/admin/v1/connections/cpi-basic'))
   })
 
+  test('flows: a request-header allow-list is shown, changed and audited; invalid policies are refused', async () => {
+    const created = await call('POST', '/admin/v1/flows', {
+      address: '/headers',
+      upstream: 'https://cpi.example.test/http/headers',
+      requestHeaders: { mode: 'allow-list', allow: ['SAP_ApplicationID', 'Content-Type'] },
+    })
+    const allowList = { mode: 'allow-list', allow: ['sap_applicationid', 'content-type'] }
+    const flow = {
+      id: (created.body as { id: string }).id,
+      address: '/headers',
+      upstream: 'https://cpi.example.test/http/headers',
+      role: 'ESBMessaging.send',
+      methods: ['POST'],
+      csrf: true,
+      maxBodyBytes: 10485760,
+      timeoutMs: 60000,
+      connection: null,
+      requestHeaders: allowList,
+      createdAt: frozenIso,
+      updatedAt: frozenIso,
+    }
+    assertJson(created, 201, flow)
+    assertJson(await call('GET', '/admin/v1/flows/headers'), 200, flow)
+
+    const refused: [unknown, string, string][] = [
+      [
+        { mode: 'deny-list', allow: ['x-a'] },
+        'ERR_VALIDATION',
+        'invalid flow: requestHeaders in deny-list mode takes no other property',
+      ],
+      [
+        { mode: 'allow-list' },
+        'ERR_VALIDATION',
+        'invalid flow: requestHeaders.allow must be an array of header names',
+      ],
+      [
+        { mode: 'allow-list', allow: ['Authorization'] },
+        'ERR_VALIDATION',
+        'invalid flow: requestHeaders.allow: authorization is always handled by Flowgate and cannot be allowed (docs/runtime.md, "Header rules")',
+      ],
+      [
+        { mode: 'allow-list', allow: ['X-Flowgate-Roles'] },
+        'ERR_VALIDATION',
+        'invalid flow: requestHeaders.allow: x-flowgate-roles is always handled by Flowgate and cannot be allowed (docs/runtime.md, "Header rules")',
+      ],
+      [
+        { mode: 'allow-list', allow: ['X-HTTP-Method-Override'] },
+        'ERR_VALIDATION',
+        'invalid flow: requestHeaders.allow: x-http-method-override is always handled by Flowgate and cannot be allowed (docs/runtime.md, "Header rules")',
+      ],
+      [
+        { mode: 'allow-list', allow: ['x-a', 'X-A'] },
+        'ERR_VALIDATION',
+        'invalid flow: requestHeaders.allow names x-a twice',
+      ],
+      [
+        { mode: 'allow-list', allow: ['bad name'] },
+        'ERR_VALIDATION',
+        'invalid flow: requestHeaders.allow: "bad name" is not a header name',
+      ],
+    ]
+    for (const [requestHeaders, code, description] of refused) {
+      assertError(await call('PATCH', '/admin/v1/flows/headers', { requestHeaders }), 400, code, description)
+    }
+    assertError(
+      await call('PATCH', '/admin/v1/flows/headers', { requestHeaders: { mode: 'open' } }),
+      400,
+      'ERR_VALIDATION',
+      'body.requestHeaders.mode must be one of "deny-list", "allow-list"',
+    )
+    assertError(
+      await call('PATCH', '/admin/v1/flows/headers', {
+        requestHeaders: { mode: 'allow-list', allow: Array.from({ length: 65 }, (_, i) => `x-h${i}`) },
+      }),
+      400,
+      'ERR_VALIDATION',
+      'body.requestHeaders.allow must NOT have more than 64 items',
+    )
+    assertJson(await call('GET', '/admin/v1/flows/headers'), 200, flow)
+
+    assertJson(
+      await call('PATCH', '/admin/v1/flows/headers', { requestHeaders: { mode: 'deny-list' } }),
+      200,
+      {
+        ...flow,
+        requestHeaders: { mode: 'deny-list' },
+      },
+    )
+    const events = (await backend.store.listAuditEvents({ limit: 1000 })).items.filter(
+      (event) => event.target === 'flow:/headers',
+    )
+    assert.deepEqual(
+      events.map((event) => [
+        event.action,
+        (event.before as { requestHeaders?: unknown } | undefined)?.requestHeaders,
+        (event.after as { requestHeaders?: unknown }).requestHeaders,
+      ]),
+      [
+        ['flow.create', undefined, allowList],
+        ['flow.update', allowList, { mode: 'deny-list' }],
+      ],
+    )
+    assertNoContent(await call('DELETE', '/admin/v1/flows/headers'))
+  })
+
   test('access records: paged and filtered by time, client, flow and status', async () => {
     const record = (n: number, overrides: Record<string, unknown> = {}) => ({
       time: t0 + n * 1000,
