@@ -150,6 +150,89 @@ describe('headers that must not reach the iFlow', () => {
   })
 })
 
+describe('a flow with a request-header allow-list', () => {
+  let g: RawGateway
+  const admin = { actor: 'test', sourceAddress: null }
+  before(async () => {
+    g = await startRawGateway()
+    await g.env.gateway.flows.createFlow(
+      {
+        address: '/allowed',
+        upstream: `${g.upstream.origin}/cpi/allowed`,
+        methods: ['GET', 'POST'],
+        csrf: false,
+        requestHeaders: { mode: 'allow-list', allow: ['SAP_ApplicationID', 'content-type', 'X-Custom'] },
+      },
+      admin,
+    )
+  })
+  after(() => g?.close())
+
+  const send = async (method: 'GET' | 'POST') => {
+    const index = g.upstream.requests.length
+    const response = await request(`${g.runtimeUrl}/http/allowed`, {
+      method,
+      dispatcher: g.env.dispatcher,
+      headers: { authorization: `Bearer ${g.token}`, ...attack, ...legitimate, 'X-Other': 'not named' },
+      body: method === 'POST' ? '<order/>' : null,
+    })
+    await response.body.dump()
+    assert.equal(response.statusCode, 200)
+    const received = g.upstream.requests[index]
+    assert.ok(received !== undefined, 'the call was forwarded')
+    const { host, connection, ...headers } = received.headers
+    assert.equal(host, new URL(g.upstream.origin).host)
+    assert.equal(connection, 'keep-alive')
+    return headers
+  }
+
+  /** What Flowgate sets on every forwarded call, whatever the flow's policy. */
+  const flowgateHeaders = (headers: Record<string, unknown>) => ({
+    traceparent: 'x',
+    'x-forwarded-for': '127.0.0.1',
+    'x-forwarded-proto': 'https',
+    'x-forwarded-host': new URL(g.env.gateway.config.publicUrl).host,
+    'x-correlation-id': 'x',
+    'x-flowgate-client-id': headers['x-flowgate-client-id'],
+    'x-flowgate-instance': 'partner',
+    'x-flowgate-roles': 'ESBMessaging.send',
+  })
+
+  for (const method of ['GET', 'POST'] as const) {
+    test(`${method}: exactly the named headers reach the iFlow, plus what Flowgate sets`, async () => {
+      const headers = await send(method)
+      assert.deepEqual(
+        { ...headers, traceparent: 'x', 'x-correlation-id': 'x' },
+        {
+          sap_applicationid: 'order-4711',
+          'x-custom': 'kept',
+          'content-type': 'application/xml',
+          ...(method === 'POST' ? { 'content-length': '8' } : {}),
+          ...flowgateHeaders(headers),
+        },
+      )
+      assert.notEqual(headers['x-flowgate-client-id'], 'sb-admin')
+    })
+  }
+
+  test('back on the deny-list, every header the default filter keeps passes again', async () => {
+    await g.env.gateway.flows.updateFlow('/allowed', { requestHeaders: { mode: 'deny-list' } }, admin)
+    const headers = await send('POST')
+    assert.deepEqual(
+      { ...headers, traceparent: 'x', 'x-correlation-id': 'x' },
+      {
+        sap_applicationid: 'order-4711',
+        sap_sender: 'partner',
+        'x-custom': 'kept',
+        'x-other': 'not named',
+        'content-type': 'application/xml',
+        'content-length': '8',
+        ...flowgateHeaders(headers),
+      },
+    )
+  })
+})
+
 test('hasQueryToken', () => {
   for (const query of [
     '?access_token=x',
