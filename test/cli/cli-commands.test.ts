@@ -170,6 +170,69 @@ describe('flowgate CLI administrative commands', () => {
     })
   })
 
+  test('flows: --allow-header and --header-mode set the request-header policy', async () => {
+    const policy = async (args: string[]) => {
+      const answer = await cli.run([...args, '--json'])
+      assert.equal(answer.stderr, '')
+      assert.equal(answer.code, 0)
+      return (JSON.parse(answer.stdout) as { requestHeaders: unknown }).requestHeaders
+    }
+    const upstream = ['--upstream', 'https://cpi.example.test/http/headers']
+    assert.deepEqual(
+      await policy([
+        'flow',
+        'create',
+        '/headers',
+        ...upstream,
+        '--allow-header',
+        'SAP_ApplicationID',
+        '--allow-header',
+        'Content-Type',
+      ]),
+      { mode: 'allow-list', allow: ['sap_applicationid', 'content-type'] },
+    )
+    assert.match(
+      (await cli.run(['flow', 'show', 'headers'])).stdout,
+      /^requestHeaders:\s+\{"mode":"allow-list","allow":\["sap_applicationid","content-type"\]\}$/m,
+    )
+    // Another --allow-header list replaces the flow's list; other options leave it alone.
+    assert.deepEqual(await policy(['flow', 'update', '/headers', '--allow-header', 'X-Custom']), {
+      mode: 'allow-list',
+      allow: ['x-custom'],
+    })
+    assert.deepEqual(await policy(['flow', 'update', '/headers', '--no-csrf']), {
+      mode: 'allow-list',
+      allow: ['x-custom'],
+    })
+    assert.deepEqual(await policy(['flow', 'update', '/headers', '--header-mode', 'allow-list']), {
+      mode: 'allow-list',
+      allow: [],
+    })
+    assert.deepEqual(await policy(['flow', 'update', '/headers', '--header-mode', 'deny-list']), {
+      mode: 'deny-list',
+    })
+    assert.deepEqual(await cli.run(['flow', 'update', '/headers', '--header-mode', 'open']), {
+      code: 2,
+      stdout: '',
+      stderr: 'flowgate: --header-mode must be deny-list or allow-list\n',
+    })
+    assert.deepEqual(
+      await cli.run(['flow', 'update', '/headers', '--header-mode', 'deny-list', '--allow-header', 'x-a']),
+      {
+        code: 2,
+        stdout: '',
+        stderr: 'flowgate: --allow-header needs --header-mode allow-list\n',
+      },
+    )
+    assert.deepEqual(await cli.run(['flow', 'update', '/headers', '--allow-header', 'Authorization']), {
+      code: 1,
+      stdout: '',
+      stderr:
+        'flowgate: invalid flow: requestHeaders.allow: authorization is always handled by Flowgate and cannot be allowed (docs/runtime.md, "Header rules") (ERR_VALIDATION, HTTP 400)\n',
+    })
+    assert.equal((await cli.run(['flow', 'delete', '/headers'])).code, 0)
+  })
+
   test('instances and keys: -c inline and @file; key create prints the SAP service key', async () => {
     await writeFile(join(cli.dir, 'params.json'), '{"roles":["Partner.Orders"],"token-validity":600}')
     assert.deepEqual(await cli.run(['instance', 'create', 'acme', '-c', '@params.json']), {
