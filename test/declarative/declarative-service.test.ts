@@ -14,6 +14,7 @@ import { createFlowService } from '../../src/flows/flow-service.ts'
 import { createIdentityIndex } from '../../src/identity/identity-index.ts'
 import { createIdentityService } from '../../src/identity/identity-service.ts'
 import type { KeyRing } from '../../src/identity/key-ring.ts'
+import type { RequestHeaderPolicy } from '../../src/model/flow.ts'
 import { createSecretBox, masterKeyFromBytes } from '../../src/secrets/master-key.ts'
 import type { Store } from '../../src/store/types.ts'
 import { type OpenedBackend, storeBackends } from '../helpers/databases.ts'
@@ -229,6 +230,7 @@ for (const backendFactory of storeBackends()) {
             maxBodyBytes: config.upstream.defaultMaxBodyBytes,
             timeoutMs: config.upstream.defaultTimeoutMs,
             connection: 'cpi-oauth',
+            requestHeaders: { mode: 'deny-list' },
           },
           {
             address: '/orders',
@@ -390,6 +392,64 @@ for (const backendFactory of storeBackends()) {
         'Flowgate.Viewer',
         'Partner.Orders',
       ])
+    })
+
+    test('a request-header allow-list: planned as a change of requestHeaders, applied, exported, re-applied as no change', async () => {
+      const flow = { address: '/headers', upstream: 'https://cpi.example.test/http/headers' }
+      const document = (requestHeaders?: RequestHeaderPolicy) => ({
+        flows: [requestHeaders === undefined ? flow : { ...flow, requestHeaders }],
+      })
+      await service.apply(document(), false, actor)
+      const allowList: RequestHeaderPolicy = {
+        mode: 'allow-list',
+        allow: ['SAP_ApplicationID', 'Content-Type'],
+      }
+      assert.deepEqual((await service.plan(document(allowList), false)).changes, [
+        { action: 'update', kind: 'flow', name: '/headers', fields: ['requestHeaders'] },
+      ])
+      await service.apply(document(allowList), false, actor)
+      const stored = { mode: 'allow-list', allow: ['sap_applicationid', 'content-type'] }
+      assert.deepEqual((await backend.store.getFlowByAddress('/headers'))?.requestHeaders, stored)
+      // The allow-list is a set: another order or case is no change.
+      const reordered: RequestHeaderPolicy = {
+        mode: 'allow-list',
+        allow: ['content-type', 'SAP_APPLICATIONID'],
+      }
+      assert.deepEqual((await service.plan(document(reordered), false)).changes, [])
+
+      const exported = await service.export()
+      assert.deepEqual(exported.flows?.find((entry) => entry.address === '/headers')?.requestHeaders, stored)
+      const text = renderDocument(exported)
+      assert.match(
+        text,
+        /requestHeaders:\n\s+mode: allow-list\n\s+allow:\n\s+- sap_applicationid\n\s+- content-type\n/,
+      )
+      const reparsed = resolveDocument(parseDocumentText(text, 'export.yaml'), {
+        env: {},
+        baseDir: dir,
+        origin: 'export.yaml',
+      })
+      assert.deepEqual((await service.plan(reparsed, false)).changes, [])
+
+      assert.deepEqual((await service.plan(document({ mode: 'deny-list' }), false)).changes, [
+        { action: 'update', kind: 'flow', name: '/headers', fields: ['requestHeaders'] },
+      ])
+      await assert.rejects(service.plan(document({ mode: 'allow-list', allow: ['Host'] }), false), {
+        code: 'ERR_VALIDATION',
+        message:
+          'invalid flow: requestHeaders.allow: host is always handled by Flowgate and cannot be allowed (docs/runtime.md, "Header rules")',
+      })
+      assert.throws(
+        () =>
+          parseDocumentText(
+            'flows:\n  - address: /x\n    upstream: https://a.test\n    requestHeaders: { mode: open }\n',
+            'f.yaml',
+          ),
+        {
+          code: 'ERR_VALIDATION',
+          message: 'f.yaml: flows[0].requestHeaders.mode must be one of "deny-list", "allow-list"',
+        },
+      )
     })
   })
 }
