@@ -1,5 +1,13 @@
 import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, test } from 'node:test'
+import { Migrator } from 'kysely/migration'
+import {
+  migrationLockTable,
+  migrationProvider,
+  migrationTable,
+} from '../../src/store/migrations/migrations.ts'
+import { openPostgresDatabase } from '../../src/store/postgres/postgres-database.ts'
+import { openSqliteDatabase } from '../../src/store/sqlite/sqlite-database.ts'
 import type { Store } from '../../src/store/types.ts'
 import { type OpenedBackend, storeBackends } from '../helpers/databases.ts'
 import { changesAfter, connection, flow, frozen, rejectsWith } from './store-fixtures.ts'
@@ -111,6 +119,68 @@ for (const backend of storeBackends()) {
         ['connection', 'cpi', frozen],
         ['flow', 'f-2', frozen],
       ])
+    })
+
+    test('a flow keeps its request-header policy; flows stored before migration 0005 keep the deny-list', async () => {
+      const allowList = flow({
+        requestHeaders: { mode: 'allow-list', allow: ['sap_applicationid', 'x-custom'] },
+      })
+      await store.createFlow(allowList)
+      assert.deepEqual(await store.getFlow('f-1'), allowList)
+      const emptyList = {
+        ...allowList,
+        requestHeaders: { mode: 'allow-list', allow: [] },
+        updatedAt: frozen + 1,
+      } as const
+      await store.updateFlow(emptyList)
+      assert.deepEqual(await store.listFlows(), [emptyList])
+      const denyList = { ...allowList, requestHeaders: { mode: 'deny-list' }, updatedAt: frozen + 2 } as const
+      await store.updateFlow(denyList)
+      assert.deepEqual(await store.getFlowByAddress('/orders'), denyList)
+
+      const unmigrated = await backend.open({ migrate: false, now: () => clock })
+      try {
+        const { db, dialect } =
+          unmigrated.url === ''
+            ? openSqliteDatabase(unmigrated.dataDir)
+            : await openPostgresDatabase({ url: unmigrated.url, poolSize: 1 })
+        const { requestHeaders: _policy, ...before } = flow()
+        try {
+          const migrator = new Migrator({
+            db,
+            provider: migrationProvider(dialect.name),
+            migrationTableName: migrationTable,
+            migrationLockTableName: migrationLockTable,
+          })
+          assert.equal((await migrator.migrateTo('0004-access-record-rows')).error, undefined)
+          // The row as migration 0001's flows table held it.
+          await db
+            .insertInto('flows' as never)
+            .values({
+              id: before.id,
+              address: before.address,
+              upstream: before.upstream,
+              role: before.role,
+              methods: JSON.stringify(before.methods),
+              csrf: dialect.boolean(before.csrf),
+              max_body_bytes: before.maxBodyBytes,
+              timeout_ms: before.timeoutMs,
+              connection: before.connection,
+              created_at: before.createdAt,
+              updated_at: before.updatedAt,
+            } as never)
+            .execute()
+        } finally {
+          await db.destroy()
+          await dialect.close(db)
+        }
+        await unmigrated.store.migrate()
+        assert.deepEqual(await unmigrated.store.listFlows(), [
+          { ...before, requestHeaders: { mode: 'deny-list' } },
+        ])
+      } finally {
+        await unmigrated.drop()
+      }
     })
   })
 }
