@@ -134,6 +134,13 @@ test('the operations guide runs as written, against a real gateway and a CPI sim
   assert.match(logs.stdout, /POST/)
   assert.match(logs.stdout, /\/orders/)
 
+  const headerPolicy = await run('header-policy')
+  assert.match(
+    headerPolicy.stdout,
+    /^requestHeaders:\s+\{"mode":"allow-list","allow":\["content-type","sap_applicationid"\]\}$/m,
+  )
+  assert.ok(headerPolicy.stdout.endsWith('Updated flow /orders.\n'), headerPolicy.stdout)
+
   const rotated = await run('rotate')
   const rotatedKey = json('acme-key.json') as { oauth: { clientsecret: string } }
   assert.notEqual(rotatedKey.oauth.clientsecret, partnerKey.oauth.clientsecret)
