@@ -40,6 +40,20 @@ const legitimate: Record<string, string> = {
   'Content-Type': 'application/xml',
 }
 
+/** What Flowgate sets on every forwarded call, whatever the flow's policy (ids masked as `x`). */
+function flowgateHeaders(g: RawGateway, headers: Record<string, unknown>) {
+  return {
+    traceparent: 'x',
+    'x-forwarded-for': '127.0.0.1',
+    'x-forwarded-proto': 'https',
+    'x-forwarded-host': new URL(g.env.gateway.config.publicUrl).host,
+    'x-correlation-id': 'x',
+    'x-flowgate-client-id': headers['x-flowgate-client-id'],
+    'x-flowgate-instance': 'partner',
+    'x-flowgate-roles': 'ESBMessaging.send',
+  }
+}
+
 describe('headers that must not reach the iFlow', () => {
   let g: RawGateway
   before(async () => {
@@ -72,14 +86,7 @@ describe('headers that must not reach the iFlow', () => {
           'x-custom': 'kept',
           'content-type': 'application/xml',
           ...(method === 'POST' ? { 'content-length': '8' } : {}),
-          traceparent: 'x',
-          'x-forwarded-for': '127.0.0.1',
-          'x-forwarded-proto': 'https',
-          'x-forwarded-host': new URL(g.env.gateway.config.publicUrl).host,
-          'x-correlation-id': 'x',
-          'x-flowgate-client-id': headers['x-flowgate-client-id'],
-          'x-flowgate-instance': 'partner',
-          'x-flowgate-roles': 'ESBMessaging.send',
+          ...flowgateHeaders(g, headers),
         },
       )
       assert.notEqual(headers['x-flowgate-client-id'], 'sb-admin')
@@ -186,18 +193,6 @@ describe('a flow with a request-header allow-list', () => {
     return headers
   }
 
-  /** What Flowgate sets on every forwarded call, whatever the flow's policy. */
-  const flowgateHeaders = (headers: Record<string, unknown>) => ({
-    traceparent: 'x',
-    'x-forwarded-for': '127.0.0.1',
-    'x-forwarded-proto': 'https',
-    'x-forwarded-host': new URL(g.env.gateway.config.publicUrl).host,
-    'x-correlation-id': 'x',
-    'x-flowgate-client-id': headers['x-flowgate-client-id'],
-    'x-flowgate-instance': 'partner',
-    'x-flowgate-roles': 'ESBMessaging.send',
-  })
-
   for (const method of ['GET', 'POST'] as const) {
     test(`${method}: exactly the named headers reach the iFlow, plus what Flowgate sets`, async () => {
       const headers = await send(method)
@@ -208,7 +203,7 @@ describe('a flow with a request-header allow-list', () => {
           'x-custom': 'kept',
           'content-type': 'application/xml',
           ...(method === 'POST' ? { 'content-length': '8' } : {}),
-          ...flowgateHeaders(headers),
+          ...flowgateHeaders(g, headers),
         },
       )
       assert.notEqual(headers['x-flowgate-client-id'], 'sb-admin')
@@ -227,7 +222,7 @@ describe('a flow with a request-header allow-list', () => {
         'x-other': 'not named',
         'content-type': 'application/xml',
         'content-length': '8',
-        ...flowgateHeaders(headers),
+        ...flowgateHeaders(g, headers),
       },
     )
   })
