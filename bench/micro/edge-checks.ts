@@ -10,11 +10,13 @@
 import type { IncomingMessage } from 'node:http'
 import type { RequestContext } from '../../src/lib/request-context.ts'
 import { requestHeadRefusal } from '../../src/lib/request-head.ts'
-import { upstreamRequestHeaders } from '../../src/runtime/headers.ts'
+import { allowedRequestHeaders, upstreamRequestHeaders } from '../../src/runtime/headers.ts'
 import { queryTokenRefusal } from '../../src/runtime/query-token.ts'
 import { runMicroCases } from '../lib/micro-cases.ts'
 
 const iterations = 500_000
+/** A flow's compiled allow-list, as the route table holds it. */
+const allowList = allowedRequestHeaders({ mode: 'allow-list', allow: ['content-type', 'sap_applicationid'] })
 const rounds = 5
 const names = [
   'Host',
@@ -74,6 +76,16 @@ const cases: Record<string, () => void> = {
   },
   upstreamRequestHeaders: () => {
     sink += upstreamRequestHeaders(freshRequest(), ctx, caller, null, 'flowgate.example.com', null).length
+  },
+  'upstreamRequestHeaders, allow-list': () => {
+    sink += upstreamRequestHeaders(
+      freshRequest(),
+      ctx,
+      caller,
+      null,
+      'flowgate.example.com',
+      allowList,
+    ).length
   },
 }
 
