@@ -100,7 +100,7 @@ for (const name of [...droppedRequestHeaders, 'content-length', 'content-type'])
 }
 
 /** `x-flowgate-*`, also spelled `x_flowgate_*`, `x-flowgate_*` or `x_flowgate-*`. */
-export function isIdentityName(lower: string): boolean {
+function isIdentityName(lower: string): boolean {
   if (lower.length <= identityPrefix.length || lower.charCodeAt(0) !== 120 /* x */) return false
   const first = lower.charCodeAt(1)
   const second = lower.charCodeAt(10)

@@ -4,8 +4,6 @@ import { hopByHopHeaders, isDroppedRequestHeader } from '../flows/request-header
 import type { RequestContext } from '../lib/request-context.ts'
 import type { RequestHeaderPolicy } from '../model/flow.ts'
 
-export { deniedRequestHeaders } from '../flows/request-header-names.ts'
-
 /**
  * Upstream headers that never reach the client: hop-by-hop, cookies (the client's are never sent
  * upstream, so upstream sessions are of no use to it), CPI's own CSRF token (the client's token is

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { after, before, describe, test } from 'node:test'
 import { request } from 'undici'
-import { deniedRequestHeaders } from '../../src/runtime/headers.ts'
+import { deniedRequestHeaders } from '../../src/flows/request-header-names.ts'
 import { hasQueryToken } from '../../src/runtime/query-token.ts'
 import { type RawGateway, startRawGateway } from '../server/raw-gateway.ts'
 
