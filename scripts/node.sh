@@ -68,7 +68,7 @@ if [ "${1:-}" != "npm" ] && [ -f "$root/package-lock.json" ]; then
   fi
   if [ -n "$reason" ]; then
     [ "$install" != never ] || missing "$reason"
-    step "$reason; running npm ci (once per change of package-lock.json; compiling better-sqlite3 takes a minute or two, its build output follows)"
+    step "$reason; running npm ci (once per change of package-lock.json)"
     (cd "$root" && npm ci --no-audit --no-fund --foreground-scripts >&2)
     step "dependencies installed"
   fi

@@ -134,12 +134,9 @@ async function tamper(
   }
   const BetterSqlite3 = require('better-sqlite3')
   const raw = new BetterSqlite3(join(opened.dataDir, 'flowgate.db'))
-  retained.push(raw)
-  // exec() creates no Statement objects (see src/store/sqlite/sqlite-database.ts).
   raw.exec(statements.join(';\n'))
   raw.close()
 }
-const retained: unknown[] = []
 
 for (const backend of storeBackends()) {
   describe(`verifyAuditChain on ${backend.name}`, () => {

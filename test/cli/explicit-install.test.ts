@@ -130,7 +130,7 @@ describe('the npm scripts of a development checkout install what is missing', ()
     const first = script(['node', '-e', 'console.log(process.versions.node.split(".")[0])'])
     assert.deepEqual([first.status, first.stdout], [0, '24\n'])
     assert.deepEqual(first.stderr.split('\n'), [
-      'flowgate: the dependencies are not installed (no node_modules); running npm ci (once per change of package-lock.json; compiling better-sqlite3 takes a minute or two, its build output follows)',
+      'flowgate: the dependencies are not installed (no node_modules); running npm ci (once per change of package-lock.json)',
       'flowgate: dependencies installed',
       '',
     ])
@@ -155,7 +155,7 @@ test('scripts/install.sh runs npm ci even when node_modules looks current, and s
   })
   assert.deepEqual([result.status, result.stdout], [0, ''])
   assert.deepEqual(result.stderr.split('\n'), [
-    'flowgate: installing the dependencies as asked; running npm ci (once per change of package-lock.json; compiling better-sqlite3 takes a minute or two, its build output follows)',
+    'flowgate: installing the dependencies as asked; running npm ci (once per change of package-lock.json)',
     'flowgate: dependencies installed',
     `flowgate: installed Node.js ${process.versions.node} and the dependencies; run bin/flowgate --help`,
     '',

@@ -1,8 +1,8 @@
 /**
- * The smallest program that shows why src/store/sqlite/sqlite-database.ts keeps every statement:
- * statements prepared and dropped while the heap grows, so that the collector finalises them.
- * With better-sqlite3 12 (its classes derive from node::ObjectWrap) on Node 24.19 and later it
- * aborts in Statement::~Statement; run by test/store/sqlite-database.test.ts in a child process.
+ * Statements prepared and dropped while the heap grows, so that the collector finalises them.
+ * better-sqlite3 12 (its classes derive from node::ObjectWrap) on Node 24.19 and later aborted here
+ * in Statement::~Statement (nodejs/node#65446); 13 is built on Node-API and survives. Run by
+ * test/store/sqlite-database.test.ts in a child process, so a regression shows as a failed test.
  */
 import BetterSqlite3 from 'better-sqlite3'
 

@@ -61,40 +61,6 @@ class TransactionalDdlAdapter extends SqliteAdapter {
   }
 }
 
-/**
- * No better-sqlite3 Statement or Database may ever be garbage-collected. Node 24.19 changed
- * node_object_wrap.h: a node::ObjectWrap now registers an environment cleanup hook when it is made
- * and removes it in its destructor, which looks the Environment up through the isolate's current
- * context. better-sqlite3 12 derives its classes from node::ObjectWrap, and when the collector
- * finalises one there is no such context, so Node's CHECK aborts the process ("Assertion failed:
- * (env) != nullptr" in RemoveEnvironmentCleanupHook, nodejs/node#65446). test/store/
- * sqlite-finaliser-repro.ts reproduces it in a dozen lines, and a test keeps checking that it still
- * does. better-sqlite3 13 is built on Node-API instead and survives the reproduction; until the
- * dependency moves to it, every statement is prepared once per distinct SQL text and kept (the
- * store's SQL has a fixed set of shapes, so the cache is bounded), and closed databases stay
- * referenced here for the life of the process.
- */
-const retained: SqliteDatabase[] = []
-
-function statementCache(database: BetterSqlite3.Database): SqliteDatabase {
-  const statements = new Map<string, BetterSqlite3.Statement>()
-  const cached: SqliteDatabase = {
-    prepare(text) {
-      let statement = statements.get(text)
-      if (statement === undefined) {
-        statement = database.prepare(text)
-        statements.set(text, statement)
-      }
-      return statement
-    },
-    close() {
-      if (database.open) database.close()
-    },
-  }
-  retained.push(cached)
-  return cached
-}
-
 class ImmediateTransactionDialect extends SqliteDialect {
   readonly #database: SqliteDatabase
   readonly #raw: BetterSqlite3.Database
@@ -164,7 +130,6 @@ export function openSqliteDatabase(
     for (const path of [file, `${file}-wal`, `${file}-shm`]) tightenOwnFile(path, logger)
     createPrivately(file)
     database = new BetterSqlite3(file)
-    // exec() rather than pragma(): it creates no Statement object (see statementCache).
     // WAL lets readers in other processes (CLI, backups) proceed while the gateway writes;
     // synchronous=NORMAL is durable across application crashes in WAL mode and much faster than FULL.
     database.exec(
@@ -177,8 +142,7 @@ export function openSqliteDatabase(
     })
   }
   connectionHook?.(database)
-  const cached = statementCache(database)
-  const db = new Kysely<Database>({ dialect: new ImmediateTransactionDialect(cached, database) })
+  const db = new Kysely<Database>({ dialect: new ImmediateTransactionDialect(database, database) })
   return {
     db,
     dialect: {
@@ -188,9 +152,10 @@ export function openSqliteDatabase(
       lockWrites: async () => {},
       boolean: (value) => (value ? 1 : 0),
       classifyError,
-      // Kysely closes the file only if a query ever ran; an open handle left to the garbage collector
-      // can crash better-sqlite3's finaliser.
-      close: async () => cached.close(),
+      // Kysely closes the file only if a query ever ran.
+      close: async () => {
+        if (database.open) database.close()
+      },
     },
   }
 }
