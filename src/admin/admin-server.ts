@@ -35,7 +35,7 @@ export interface AdminServerOptions {
   /** Opens stored connection secrets so declarative plan can tell a changed one (the flow service's box). */
   readonly secretBox: SecretBox
   readonly logger: Logger
-  /** True when the store is reachable and migrated (GET /readyz). */
+  /** True when the store is reachable, migrated and not out of space (GET /readyz). */
   readonly ready: () => Promise<boolean>
   /**
    * After a declarative apply committed (the services have already updated this node's identity

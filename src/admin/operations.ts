@@ -412,7 +412,7 @@ export const adminOperations = {
     method: 'GET',
     path: '/readyz',
     tag: 'health',
-    summary: 'The store is reachable and migrated',
+    summary: 'The store is reachable, migrated and not out of space',
     access: 'public',
     responses: { 200: ok(healthSchema()), 503: ok(healthSchema(), 'Not ready') },
   },
