@@ -1,4 +1,4 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join, relative, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { loadConfig } from '../config/load.ts'
@@ -55,7 +55,9 @@ export async function runDemo(argv: readonly string[]): Promise<number> {
     return 1
   }
   rmSync(dataDir, { recursive: true, force: true })
-  mkdirSync(dataDir, { recursive: true })
+  // Private like any data directory: it holds the demo's store, keys and certificate.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  chmodSync(dataDir, 0o700)
   const releaseLock = takeDemoLock(dataDir, `https://localhost:${port}`)
   try {
     return await runDemoIn(dataDir, port)
