@@ -7,6 +7,7 @@ import { startIdentity } from '../identity/start-identity.ts'
 import type { FlowgateTokenAuthenticator } from '../identity/token-authenticator.ts'
 import { type HttpsListener, listenerSettings, startHttpsListener } from '../lib/https-listener.ts'
 import { createLogger, type Logger } from '../lib/logger.ts'
+import { keepTickObjectShape } from '../lib/tick-object-shape.ts'
 import { resolveTlsMaterial } from '../lib/tls-material.ts'
 import { createTokenEndpoints } from '../oauth/token-endpoints.ts'
 import { type AccessLog, createAccessLog } from '../runtime/access-log.ts'
@@ -51,6 +52,7 @@ export async function startGateway(
   config: FlowgateConfig,
   options: StartGatewayOptions = {},
 ): Promise<Gateway> {
+  keepTickObjectShape()
   const logger = options.logger ?? createLogger(config.log.level)
   for (const key of unsafeSwitches(config)) {
     logger.warn({ key }, `UNSAFE configuration switch ${key} is on`)
